@@ -1,0 +1,100 @@
+"""Storefront: a self-hosted social-commerce shop."""
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask, request
+from flask.sessions import SecureCookieSessionInterface
+from htmx_flask import Htmx
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from storefront import config as defaults
+from storefront.database import database_uri, init_database
+from storefront.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Signed-cookie sessions, sent Secure whenever the request came over https."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return super().get_cookie_secure(app) or request.is_secure
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app. Settings: defaults → instance/config.py → STOREFRONT_* → test."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        # STOREFRONT_INSTANCE_PATH keeps data outside the code, e.g. /var/lib/storefront
+        instance_path=os.environ.get("STOREFRONT_INSTANCE_PATH") or None,
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_object(defaults)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("STOREFRONT")
+    if test_config:
+        app.config.update(test_config)
+    app.config.setdefault("UPLOAD_FOLDER", str(Path(app.instance_path) / "uploads"))
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(
+        app.config["DATABASE_URL"], app.instance_path
+    )
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = instance_secret(Path(app.instance_path))
+    if app.config["PROXY_COUNT"]:
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+    app.session_interface = SessionInterface()
+
+    init_extensions(app)
+    register_blueprints(app)
+
+    from storefront.cli import register_commands
+    from storefront.errors import register_error_pages
+    from storefront.templating import register_template_helpers
+
+    register_commands(app)
+    register_error_pages(app)
+    register_template_helpers(app)
+    return app
+
+
+def instance_secret(instance: Path) -> str:
+    """The secret key kept in ``instance/secret_key``, made on first run (0600)."""
+    path = instance / "secret_key"
+    if not path.exists():
+        # Written aside and linked into place, so workers starting together all
+        # read the one complete key.
+        draft = instance / f".secret_key.{secrets.token_hex(4)}"
+        draft.touch(mode=0o600)
+        draft.write_text(secrets.token_hex(32))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
+
+
+def init_extensions(app: Flask) -> None:
+    from storefront.site import select_locale
+
+    init_database(app, db)
+    migrate.init_app(app, db)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = None
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    limiter.init_app(app)
+    Htmx(app)  # request.htmx
+
+
+def register_blueprints(app: Flask) -> None:
+    from storefront import accounts, admin, catalog, site
+
+    for blueprint in (site.bp, accounts.bp, catalog.bp, admin.bp):
+        app.register_blueprint(blueprint)

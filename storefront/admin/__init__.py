@@ -1,0 +1,7 @@
+"""The operator's back office at /admin."""
+
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+from storefront.admin import views  # noqa: E402, F401

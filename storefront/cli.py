@@ -1,0 +1,55 @@
+"""Commands run as ``flask --app storefront <command>``."""
+
+import os
+
+import click
+from flask.cli import with_appcontext
+from flask import Flask
+
+from storefront.accounts.models import Role
+from storefront.accounts.services import AccountError, create_user
+from storefront.extensions import db
+
+
+@click.command("create-operator")
+@click.option("--email", prompt=True, help="Sign-in email of the operator.")
+@click.option("--name", prompt=True, help="Name shown in the back office.")
+@click.password_option(help="At least 8 characters; asked for when left out.")
+@with_appcontext
+def create_operator(email: str, name: str, password: str) -> None:
+    """Create an operator account (the shop's owner, with access to /admin)."""
+    try:
+        user = create_user(email, name, password, Role.OPERATOR)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from None
+    db.session.commit()
+    click.echo(f"operator: {user.email} created; sign in at /login")
+
+
+@click.command("demo")
+@click.option(
+    "--if-empty",
+    is_flag=True,
+    help="Skip when the database already holds accounts other than the demo's.",
+)
+@click.option(
+    "--base-url",
+    default=lambda: f"http://127.0.0.1:{os.environ.get('PORT', '8000')}",
+    show_default="http://127.0.0.1:$PORT",
+    help="Where the shop is served, for the printed links.",
+)
+@with_appcontext
+def demo(if_empty: bool, base_url: str) -> None:
+    """Load the demo shop (idempotent) and print its URLs and logins."""
+    from storefront.demo import has_foreign_data, load_demo
+
+    if if_empty and has_foreign_data():
+        click.echo("The database already has its own data; demo data not loaded.")
+        return
+    for line in load_demo(base_url.rstrip("/")):
+        click.echo(line)
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(create_operator)
+    app.cli.add_command(demo)

@@ -1,0 +1,46 @@
+"""Default settings.
+
+Every name here can be overridden, in this order, by ``instance/config.py``, by an
+environment variable with the ``STOREFRONT_`` prefix (``STOREFRONT_CURRENCY=USD``;
+values are parsed as JSON when they can be) and by the test configuration.
+"""
+
+from datetime import timedelta
+
+#: ``sqlite:///path`` or ``postgresql://user:pw@host/db``; empty means
+#: ``instance/storefront.db``.
+DATABASE_URL = ""
+#: Generated into ``instance/secret_key`` on first run when not set.
+SECRET_KEY = None
+
+SHOP_NAME = "Storefront"
+#: ISO 4217 code; every amount is stored in this currency's minor units.
+CURRENCY = "CNY"
+#: Locales offered in the UI; the first is used when the browser asks for none.
+LANGUAGES = ["zh_CN", "en"]
+BABEL_DEFAULT_LOCALE = "zh_CN"
+BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+#: Sessions are signed cookies; a login lasts this long on a phone.
+PERMANENT_SESSION_LIFETIME = timedelta(days=30)
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_HTTPONLY = True
+#: Also sent Secure whenever the request itself came over https.
+SESSION_COOKIE_SECURE = False
+#: Number of reverse proxies in front of the app whose X-Forwarded-* to trust.
+PROXY_COUNT = 0
+
+WTF_CSRF_TIME_LIMIT = None
+#: Largest upload (bytes); bigger requests get a 413 page.
+MAX_CONTENT_LENGTH = 8 * 1024 * 1024
+#: Widths (px) each product image is resized to, as WebP.
+IMAGE_WIDTHS = [360, 720, 1080]
+#: Uploaded images larger than this many pixels are refused.
+IMAGE_MAX_PIXELS = 40_000_000
+
+RATELIMIT_STORAGE_URI = "memory://"
+RATELIMIT_HEADERS_ENABLED = True
+LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
+
+#: Default commission rate in basis points (1000 = 10%).
+DEFAULT_COMMISSION_BP = 1000

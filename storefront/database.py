@@ -1,0 +1,61 @@
+"""Database URL handling and the SQLite settings that let several workers write."""
+
+from pathlib import Path
+
+from flask import Flask, has_request_context, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+#: Methods whose requests may write; their SQLite transactions take the write lock
+#: up front instead of failing to upgrade a read lock later.
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def database_uri(url: str, instance_path: str) -> str:
+    """Return the SQLAlchemy URI for ``DATABASE_URL`` (empty means the instance file).
+
+    PostgreSQL URLs are pointed at the psycopg 3 driver whatever scheme they use.
+    """
+    if not url:
+        return f"sqlite:///{Path(instance_path) / 'storefront.db'}"
+    for scheme in ("postgres://", "postgresql://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url.removeprefix(scheme)
+    return url
+
+
+def configure_sqlite(engine: Engine) -> None:
+    """WAL, a busy timeout and ``BEGIN IMMEDIATE`` for writes on a SQLite engine.
+
+    A deferred transaction that reads and then writes cannot wait for the lock once
+    another worker has written (SQLite answers "database is locked" at once), so any
+    transaction that may write begins IMMEDIATE and waits its turn instead.
+    """
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection):
+        mode = "IMMEDIATE" if may_write() else "DEFERRED"
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def may_write() -> bool:
+    """True outside requests (commands, tests) and for requests that change data."""
+    return not has_request_context() or request.method in WRITE_METHODS
+
+
+def init_database(app: Flask, db) -> None:
+    """Bind ``db`` to the app and tune SQLite engines."""
+    db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            configure_sqlite(db.engine)

@@ -1,0 +1,405 @@
+"""The demo shop: an operator, three sellers and a catalog with generated photos.
+
+Loading twice changes nothing: every row is looked up by its email or slug first.
+"""
+
+import colorsys
+import hashlib
+from io import BytesIO
+
+from PIL import Image, ImageDraw
+from sqlalchemy import select
+
+from storefront.accounts.models import Role, User
+from storefront.accounts.services import create_user, find_user
+from storefront.catalog import services as catalog
+from storefront.catalog.models import Category, Product
+from storefront.extensions import db
+
+OPERATOR = ("operator@example.com", "Operator 运营", "operator-demo")
+SELLERS = [
+    ("mei@example.com", "李梅 Li Mei", "seller-demo"),
+    ("qiang@example.com", "王强 Wang Qiang", "seller-demo"),
+    ("sarah@example.com", "Sarah Chen 陈莎", "seller-demo"),
+]
+
+#: slug, name, hue of its photos (0-1)
+CATEGORIES = [
+    ("tea", "茶叶 Tea", 0.28),
+    ("snacks", "零食 Snacks", 0.08),
+    ("beauty", "美妆 Beauty", 0.92),
+    ("home", "家居 Home", 0.58),
+    ("fruit", "水果 Fruit", 0.14),
+    ("baby", "母婴 Baby", 0.75),
+]
+
+#: category, slug, name, price (fen), was price, stock, description
+PRODUCTS = [
+    (
+        "tea",
+        "longjing-green-tea",
+        "西湖龙井 Longjing green tea",
+        12800,
+        15800,
+        40,
+        "明前头采，豆香清爽。First spring pick, 100 g tin.",
+    ),
+    (
+        "tea",
+        "pu-erh-cake",
+        "云南普洱茶饼 Yunnan pu-erh cake",
+        16800,
+        None,
+        25,
+        "七年陈熟普，357 克。Seven-year ripe pu-erh, 357 g cake.",
+    ),
+    (
+        "tea",
+        "jasmine-tea",
+        "茉莉花茶 Jasmine tea",
+        4500,
+        None,
+        120,
+        "福州茉莉窨制七次。Scented seven times with Fuzhou jasmine.",
+    ),
+    (
+        "tea",
+        "oolong-tieguanyin",
+        "安溪铁观音 Tieguanyin oolong",
+        9800,
+        11800,
+        60,
+        "清香型，兰花香。Light roast with an orchid finish.",
+    ),
+    (
+        "tea",
+        "white-tea-bai-mudan",
+        "福鼎白牡丹 Bai Mudan white tea",
+        8800,
+        None,
+        0,
+        "暂时售罄，下周到货。Sold out for now; back next week.",
+    ),
+    (
+        "tea",
+        "chrysanthemum-tea",
+        "胎菊 Chrysanthemum buds",
+        3600,
+        None,
+        200,
+        "桐乡胎菊，泡水清香。Tongxiang buds, gentle and floral.",
+    ),
+    (
+        "snacks",
+        "beef-jerky",
+        "内蒙古风干牛肉 Inner Mongolia beef jerky",
+        6900,
+        7900,
+        80,
+        "手撕，500 克。Hand-torn, 500 g.",
+    ),
+    (
+        "snacks",
+        "walnut-kernels",
+        "新疆纸皮核桃 Xinjiang walnuts",
+        5900,
+        None,
+        150,
+        "薄皮好剥。Paper-thin shells, 1 kg.",
+    ),
+    (
+        "snacks",
+        "sesame-candy",
+        "黑芝麻糖 Black sesame candy",
+        2800,
+        None,
+        300,
+        "古法熬制，不粘牙。Slow-cooked, never sticky.",
+    ),
+    (
+        "snacks",
+        "dried-mango",
+        "泰国芒果干 Dried mango",
+        3900,
+        4900,
+        4,
+        "无添加糖。No added sugar, 250 g.",
+    ),
+    (
+        "snacks",
+        "spicy-tofu",
+        "麻辣豆干 Spicy dried tofu",
+        1900,
+        None,
+        500,
+        "重庆风味。Chongqing style, 20 packs.",
+    ),
+    (
+        "snacks",
+        "rice-crackers",
+        "米饼 Rice crackers",
+        1500,
+        None,
+        260,
+        "宝宝也能吃的原味米饼。Plain, gentle enough for toddlers.",
+    ),
+    (
+        "beauty",
+        "silk-face-mask",
+        "蚕丝面膜 Silk face masks",
+        9900,
+        12900,
+        70,
+        "十片装，补水。Ten sheets, hydrating.",
+    ),
+    (
+        "beauty",
+        "hand-cream",
+        "护手霜 Hand cream",
+        3900,
+        None,
+        140,
+        "桂花香，不油腻。Osmanthus scent, not greasy.",
+    ),
+    (
+        "beauty",
+        "lip-balm",
+        "蜂蜜润唇膏 Honey lip balm",
+        2500,
+        None,
+        3,
+        "天然蜂蜡。Natural beeswax.",
+    ),
+    (
+        "beauty",
+        "sunscreen",
+        "清爽防晒乳 Light sunscreen SPF50",
+        12900,
+        None,
+        45,
+        "通勤防晒。For the daily commute.",
+    ),
+    (
+        "beauty",
+        "bamboo-comb",
+        "竹梳 Bamboo comb",
+        2900,
+        None,
+        90,
+        "手工打磨。Hand-polished.",
+    ),
+    (
+        "home",
+        "ceramic-mug",
+        "景德镇陶瓷杯 Jingdezhen mug",
+        5800,
+        None,
+        35,
+        "手绘青花。Hand-painted blue and white.",
+    ),
+    (
+        "home",
+        "linen-towel",
+        "亚麻茶巾 Linen tea towel",
+        3200,
+        None,
+        110,
+        "吸水不掉毛。Absorbent, lint-free.",
+    ),
+    (
+        "home",
+        "aroma-candle",
+        "香薰蜡烛 Scented candle",
+        7800,
+        9800,
+        28,
+        "大豆蜡，四十小时。Soy wax, 40 hours.",
+    ),
+    (
+        "home",
+        "storage-basket",
+        "藤编收纳篮 Rattan basket",
+        8900,
+        None,
+        15,
+        "手工编织。Hand-woven.",
+    ),
+    (
+        "home",
+        "silk-pillowcase",
+        "真丝枕套 Silk pillowcase",
+        19800,
+        25800,
+        20,
+        "22 姆米桑蚕丝。22 momme mulberry silk.",
+    ),
+    (
+        "fruit",
+        "navel-oranges",
+        "赣南脐橙 Gannan navel oranges",
+        5990,
+        None,
+        90,
+        "5 斤装，产地直发。2.5 kg, shipped from the orchard.",
+    ),
+    (
+        "fruit",
+        "kiwi-fruit",
+        "猕猴桃 Kiwi fruit",
+        4990,
+        None,
+        75,
+        "陕西周至，12 个。Zhouzhi, Shaanxi; 12 fruits.",
+    ),
+    (
+        "fruit",
+        "lychee",
+        "妃子笑荔枝 Feizixiao lychee",
+        8800,
+        9900,
+        30,
+        "冷链到家。Cold-chain delivery.",
+    ),
+    (
+        "fruit",
+        "dried-dates",
+        "和田大枣 Hotan red dates",
+        4500,
+        None,
+        160,
+        "特级，1 公斤。Top grade, 1 kg.",
+    ),
+    (
+        "fruit",
+        "blueberries",
+        "蓝莓 Blueberries",
+        6900,
+        None,
+        0,
+        "本季已售完。Sold out this season.",
+    ),
+    (
+        "baby",
+        "cotton-bodysuit",
+        "纯棉连体衣 Cotton bodysuit",
+        7900,
+        None,
+        60,
+        "A 类纯棉。Class A cotton.",
+    ),
+    (
+        "baby",
+        "baby-wipes",
+        "婴儿湿巾 Baby wipes",
+        3900,
+        4500,
+        220,
+        "80 抽 × 6 包。80 wipes × 6 packs.",
+    ),
+    (
+        "baby",
+        "teething-ring",
+        "牙胶 Teething ring",
+        2900,
+        None,
+        85,
+        "食品级硅胶。Food-grade silicone.",
+    ),
+    (
+        "baby",
+        "picture-book",
+        "中英绘本 Bilingual picture book",
+        4800,
+        None,
+        55,
+        "睡前故事。Bedtime stories in Chinese and English.",
+    ),
+    (
+        "baby",
+        "bath-thermometer",
+        "洗澡温度计 Bath thermometer",
+        2500,
+        None,
+        40,
+        "小鸭造型。Duck shaped.",
+    ),
+]
+
+
+def has_foreign_data() -> bool:
+    """True when the database holds accounts the demo did not make."""
+    demo_emails = {OPERATOR[0], *(s[0] for s in SELLERS)}
+    emails = set(db.session.scalars(select(User.email)))
+    return bool(emails - demo_emails)
+
+
+def ensure_user(email: str, name: str, password: str, role: Role) -> User:
+    return find_user(email) or create_user(email, name, password, role)
+
+
+def demo_photo(seed: str, hue: float) -> bytes:
+    """A 720 px square PNG: a soft gradient in the category's hue and a few shapes
+    placed by the product's slug, so each product looks different."""
+    digest = hashlib.sha256(seed.encode()).digest()
+    size = 720
+    image = Image.new("RGB", (size, size))
+    draw = ImageDraw.Draw(image)
+    for y in range(size):
+        light = 0.93 - 0.25 * y / size
+        r, g, b = colorsys.hls_to_rgb(hue, light, 0.55)
+        draw.line([(0, y), (size, y)], fill=(int(r * 255), int(g * 255), int(b * 255)))
+    for i in range(3):
+        x, y, radius = (
+            digest[i * 3] * 2 + 100,
+            digest[i * 3 + 1] * 2 + 100,
+            60 + digest[i * 3 + 2] // 3,
+        )
+        shade = colorsys.hls_to_rgb((hue + 0.05 * i) % 1, 0.45 + 0.1 * i, 0.6)
+        fill = tuple(int(c * 255) for c in shade)
+        box = [x - radius, y - radius, x + radius, y + radius]
+        if digest[10 + i] % 2:
+            draw.ellipse(box, fill=fill)
+        else:
+            draw.rounded_rectangle(box, radius=radius // 3, fill=fill)
+    buffer = BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def load_demo(base_url: str) -> list[str]:
+    """Create whatever of the demo is missing and return lines to print: the shop
+    URLs and one login per line."""
+    ensure_user(*OPERATOR, Role.OPERATOR)
+    for seller in SELLERS:
+        ensure_user(*seller, Role.SELLER)
+    hues = {}
+    for slug, name, hue in CATEGORIES:
+        hues[slug] = hue
+        if not db.session.scalar(select(Category).filter_by(slug=slug)):
+            catalog.create_category(name, slug)
+    category_ids = dict(db.session.execute(select(Category.slug, Category.id)).all())
+    for category, slug, name, price, was, stock, description in PRODUCTS:
+        product = db.session.scalar(select(Product).filter_by(slug=slug))
+        if product is None:
+            data = catalog.ProductData(
+                name=name,
+                description=description,
+                price=price,
+                compare_at_price=was,
+                stock=stock,
+                category_id=category_ids[category],
+                active=True,
+                commission_bp=1500 if category == "beauty" else None,
+            )
+            product = catalog.create_product(data, slug)
+        if not product.images:
+            catalog.add_image(product, demo_photo(slug, hues[category]))
+    db.session.commit()
+    lines = [
+        f"shop: {base_url}/",
+        f"product: {base_url}/p/{PRODUCTS[0][1]}",
+        f"admin: {base_url}/admin",
+        f"operator: {OPERATOR[0]} password: {OPERATOR[2]}",
+    ]
+    lines += [f"seller: {email} password: {password}" for email, _, password in SELLERS]
+    return lines

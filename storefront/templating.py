@@ -1,0 +1,62 @@
+"""What every template can use: money, photos, the language switch."""
+
+from flask import Flask, current_app, request, url_for
+from flask_babel import get_locale
+from markupsafe import Markup, escape
+
+from storefront.money import currency, format_money, to_major
+
+#: Language names shown in the switch, each in its own language.
+LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
+
+
+def srcset(image) -> str:
+    return ", ".join(
+        f"{url_for('catalog.media', filename=image.filename(w))} {w}w"
+        for w in image.width_list
+    )
+
+
+def photo(image, sizes: str, alt: str, eager: bool = False) -> Markup:
+    """An ``<img>`` with every stored width in srcset, width/height set (no layout
+    shift), lazy unless ``eager`` (for the one image above the fold)."""
+    smallest = url_for("catalog.media", filename=image.filename(image.width_list[0]))
+    loading = 'fetchpriority="high"' if eager else 'loading="lazy" decoding="async"'
+    return Markup(
+        f'<img src="{smallest}" srcset="{srcset(image)}" sizes="{escape(sizes)}" '
+        f'width="{image.width}" height="{image.height}" alt="{escape(alt)}" {loading}>'
+    )
+
+
+def page_url(page: int) -> str:
+    """This page's URL, same filters, another page number."""
+    args = {**request.view_args, **request.args.to_dict(), "page": page}
+    return url_for(request.endpoint, **args)
+
+
+def register_template_helpers(app: Flask) -> None:
+    app.jinja_env.filters["money"] = format_money
+    app.jinja_env.filters["major"] = lambda amount: to_major(amount, currency())
+    app.jinja_env.globals["photo"] = photo
+    app.jinja_env.globals["page_url"] = page_url
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    @app.context_processor
+    def site_context():
+        return {
+            "shop_name": current_app.config["SHOP_NAME"],
+            "languages": [
+                (code, LANGUAGE_NAMES.get(code, code))
+                for code in current_app.config["LANGUAGES"]
+            ],
+            "locale": str(get_locale()),
+        }
+
+    @app.after_request
+    def vary_on_language(response):
+        # Pages are rendered in the visitor's language.
+        if response.mimetype == "text/html":
+            response.vary.add("Accept-Language")
+            response.vary.add("Cookie")
+        return response

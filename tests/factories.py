@@ -1,0 +1,50 @@
+"""Rows for tests, made through the services where a rule applies."""
+
+from io import BytesIO
+
+from PIL import Image
+
+from storefront.accounts.models import Role
+from storefront.accounts.services import create_user
+from storefront.catalog import services as catalog
+from storefront.extensions import db
+
+PASSWORD = "correct horse battery"
+
+
+def user_row(role: str = "seller", email: str = "someone@example.com", **kwargs):
+    """A committed user; returns its id."""
+    user = create_user(email, kwargs.get("name", "Someone"), PASSWORD, Role(role))
+    db.session.commit()
+    return user.id
+
+
+def product(**overrides):
+    """A committed product (in an app context)."""
+    fields = {
+        "name": "Green tea",
+        "description": "Fresh leaves.",
+        "price": 1250,
+        "compare_at_price": None,
+        "stock": 10,
+        "category_id": None,
+        "active": True,
+        "commission_bp": None,
+    }
+    slug = overrides.pop("slug", "")
+    fields.update(overrides)
+    item = catalog.create_product(catalog.ProductData(**fields), slug)
+    db.session.commit()
+    return item
+
+
+def category(name: str = "Tea", slug: str = ""):
+    item = catalog.create_category(name, slug)
+    db.session.commit()
+    return item
+
+
+def image_bytes(width: int = 800, height: int = 600, fmt: str = "PNG") -> bytes:
+    buffer = BytesIO()
+    Image.new("RGB", (width, height), (200, 120, 40)).save(buffer, fmt)
+    return buffer.getvalue()

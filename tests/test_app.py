@@ -1,0 +1,140 @@
+"""The app factory: configuration order, secrets, database settings, health, errors."""
+
+import stat
+
+import pytest
+from sqlalchemy import text
+
+from storefront import create_app
+from storefront.database import database_uri
+from storefront.extensions import db
+from tests.conftest import CSRF_INPUT
+
+
+@pytest.fixture
+def instance(tmp_path, monkeypatch):
+    path = tmp_path / "instance"
+    path.mkdir()
+    monkeypatch.setenv("STOREFRONT_INSTANCE_PATH", str(path))
+    for name in (
+        "STOREFRONT_SHOP_NAME",
+        "STOREFRONT_CURRENCY",
+        "STOREFRONT_SECRET_KEY",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    return path
+
+
+def test_config_order_defaults_instance_env_test(instance, monkeypatch):
+    """Each later source overrides the one before it, key by key."""
+    assert create_app().config["SHOP_NAME"] == "Storefront"  # default
+
+    (instance / "config.py").write_text('SHOP_NAME = "From file"\nCURRENCY = "USD"\n')
+    app = create_app()
+    assert (app.config["SHOP_NAME"], app.config["CURRENCY"]) == ("From file", "USD")
+
+    monkeypatch.setenv("STOREFRONT_SHOP_NAME", "From env")
+    monkeypatch.setenv("STOREFRONT_PROXY_COUNT", "1")  # parsed as JSON
+    app = create_app()
+    assert app.config["SHOP_NAME"] == "From env"
+    assert app.config["CURRENCY"] == "USD"
+    assert app.config["PROXY_COUNT"] == 1
+
+    app = create_app({"SHOP_NAME": "From test"})
+    assert app.config["SHOP_NAME"] == "From test"
+    assert app.config["CURRENCY"] == "USD"
+
+
+def test_secret_key_generated_once_into_instance(instance):
+    first = create_app().config["SECRET_KEY"]
+    key_file = instance / "secret_key"
+    assert len(first) == 64 and key_file.read_text().strip() == first
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert create_app().config["SECRET_KEY"] == first  # stable across restarts
+    assert create_app({"SECRET_KEY": None}).config["SECRET_KEY"] == first
+    assert list(instance.glob(".secret_key.*")) == []  # no drafts left behind
+
+
+def test_database_uri():
+    assert database_uri("", "/srv/inst") == "sqlite:////srv/inst/storefront.db"
+    assert database_uri("postgres://u:p@h/db", "/x") == "postgresql+psycopg://u:p@h/db"
+    assert database_uri("postgresql://h/db", "/x") == "postgresql+psycopg://h/db"
+    assert database_uri("sqlite:////tmp/a.db", "/x") == "sqlite:////tmp/a.db"
+
+
+def test_sqlite_runs_in_wal_with_busy_timeout(instance, tmp_path):
+    app = create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/wal.db"})
+    with app.app_context():
+        pragmas = {
+            name: db.session.execute(text(f"PRAGMA {name}")).scalar()
+            for name in ("journal_mode", "busy_timeout", "synchronous", "foreign_keys")
+        }
+        db.engine.dispose()
+    assert pragmas == {
+        "journal_mode": "wal",
+        "busy_timeout": 10000,
+        "synchronous": 1,  # NORMAL
+        "foreign_keys": 1,
+    }
+
+
+def test_healthz_ok(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "db": "ok"}
+
+
+def test_healthz_reports_unreachable_database(instance, tmp_path):
+    app = create_app(
+        {"DATABASE_URL": f"sqlite:///{tmp_path}/missing/dir/x.db", "SECRET_KEY": "k"}
+    )
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json() == {"status": "error", "db": "error"}
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "status", "words"),
+    [
+        ("/no-such-page", "get", 404, "could not find that page"),
+        ("/healthz", "post", 405, "not available here"),
+    ],
+)
+def test_friendly_error_pages(client, path, method, status, words):
+    response = getattr(client, method)(path, headers={"Accept-Language": "en"})
+    assert response.status_code == status
+    assert words in response.get_data(as_text=True)
+    assert "<html" in response.get_data(as_text=True)
+
+
+def test_post_without_csrf_token_is_refused(client):
+    response = client.post("/login", data={"email": "a@b.cd"}, csrf=False)
+    assert response.status_code == 400
+    assert "form has expired" in response.get_data(as_text=True)
+
+
+def test_session_cookie_flags(client, operator):
+    response = client.post(
+        "/login", data={"email": "op@example.com", "password": "correct horse battery"}
+    )
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert response.status_code == 302
+    assert "Secure" not in cookie  # plain http in development
+
+
+def test_session_cookie_secure_over_https(client, operator):
+    page = client.get("/", base_url="https://shop.example").get_data(as_text=True)
+    token = CSRF_INPUT.search(page).group(1)
+    response = client.post(
+        "/login",
+        base_url="https://shop.example",
+        data={
+            "email": "op@example.com",
+            "password": "correct horse battery",
+            "csrf_token": token,
+        },
+        headers={"Referer": "https://shop.example/login"},
+    )
+    assert response.status_code == 302
+    assert "Secure" in response.headers["Set-Cookie"]
