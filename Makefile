@@ -30,12 +30,14 @@ $(HTMX): node_modules/.package-lock.json
 	cp node_modules/htmx.org/dist/htmx.min.js $@
 
 %.mo: %.po $(VENV)/.installed
-	$(BIN)/pybabel compile --use-fuzzy -i $< -o $@
+	$(BIN)/pybabel compile -i $< -o $@
 
 # Refresh the message catalogs after changing user-facing strings.
 translations: $(VENV)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o storefront/translations/messages.pot .
-	$(BIN)/pybabel update -i storefront/translations/messages.pot -d storefront/translations --no-fuzzy-matching
+	$(BIN)/pybabel extract -F babel.cfg -k _l --ignore-dirs='.* node_modules __pycache__' \
+		-o storefront/translations/messages.pot .
+	$(BIN)/pybabel update -i storefront/translations/messages.pot -d storefront/translations \
+		--no-fuzzy-matching --ignore-obsolete
 
 lint: setup
 	$(BIN)/ruff check .

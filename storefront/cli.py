@@ -3,8 +3,8 @@
 import os
 
 import click
-from flask.cli import with_appcontext
 from flask import Flask
+from flask.cli import with_appcontext
 
 from storefront.accounts.models import Role
 from storefront.accounts.services import AccountError, create_user

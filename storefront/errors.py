@@ -21,16 +21,14 @@ MESSAGES = {
     404: _l("We could not find that page. The link may be old or mistyped."),
     405: _l("That action is not available here."),
     413: _l("That upload is too large."),
-    422: _l("Some of what you entered needs another look."),
     429: _l("Too many attempts. Please wait a minute and try again."),
     500: _l("Something went wrong on our side. Please try again in a moment."),
-    503: _l("The shop is briefly unavailable. Please try again in a moment."),
 }
 
 
 def error_page(code: int, message=None):
     """Render the error page for ``code`` in the visitor's language."""
-    text = message or MESSAGES.get(code, MESSAGES[500])
+    text = message or MESSAGES.get(code) or MESSAGES[400 if code < 500 else 500]
     return render_template("errors/error.html", code=code, message=text), code
 
 

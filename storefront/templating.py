@@ -28,6 +28,15 @@ def photo(image, sizes: str, alt: str, eager: bool = False) -> Markup:
     )
 
 
+def locale_code() -> str:
+    """The current locale as configured (``zh_CN``), not as Babel spells it
+    (``zh_Hans_CN``)."""
+    locale = get_locale()
+    return (
+        f"{locale.language}_{locale.territory}" if locale.territory else locale.language
+    )
+
+
 def page_url(page: int) -> str:
     """This page's URL, same filters, another page number."""
     args = {**request.view_args, **request.args.to_dict(), "page": page}
@@ -50,7 +59,7 @@ def register_template_helpers(app: Flask) -> None:
                 (code, LANGUAGE_NAMES.get(code, code))
                 for code in current_app.config["LANGUAGES"]
             ],
-            "locale": str(get_locale()),
+            "locale": locale_code(),
         }
 
     @app.after_request

@@ -138,3 +138,18 @@ def test_session_cookie_secure_over_https(client, operator):
     )
     assert response.status_code == 302
     assert "Secure" in response.headers["Set-Cookie"]
+
+
+def test_unexpected_error_gets_the_friendly_500_page_in_both_languages(app):
+    def broken():
+        raise RuntimeError("boom")
+
+    app.add_url_rule("/broken", view_func=broken)
+    client = app.test_client()
+    english = client.get("/broken", headers={"Accept-Language": "en"})
+    assert english.status_code == 500
+    assert "Something went wrong on our side" in english.get_data(as_text=True)
+    chinese = client.get("/broken", headers={"Accept-Language": "zh-CN"})
+    assert chinese.status_code == 500
+    assert 'lang="zh-CN"' in chinese.get_data(as_text=True)
+    assert "Something went wrong" not in chinese.get_data(as_text=True)

@@ -19,9 +19,9 @@ class PasswordForm(FlaskForm):
         _l("New password"), validators=[DataRequired(), Length(max=200)]
     )
     confirm = PasswordField(
-        _l("New password again"),
+        _l("Confirm new password"),
         validators=[
             DataRequired(),
-            EqualTo("new", message=_l("The passwords differ.")),
+            EqualTo("new", message=_l("The passwords do not match.")),
         ],
     )

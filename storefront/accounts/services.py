@@ -94,7 +94,7 @@ def change_password(user: User, current: str, new: str) -> None:
     try:
         hasher.verify(user.password_hash, current)
     except (VerifyMismatchError, InvalidHashError):
-        raise AccountError(_l("Your current password is not right.")) from None
+        raise AccountError(_l("Your current password is incorrect.")) from None
     check_password_rules(new)
     user.password_hash = hash_password(new)
     end_sessions(user)

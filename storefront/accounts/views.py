@@ -96,7 +96,7 @@ def password():
         else:
             db.session.commit()
             login_user(user)  # this device stays signed in, under the new token
-            flash(_("Your password is changed. Other devices are signed out."))
+            flash(_("Your password has been changed. Other devices are signed out."))
             return redirect(home_for(user))
     if form.is_submitted():
         status = 422

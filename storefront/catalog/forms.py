@@ -38,13 +38,18 @@ class ProductForm(FlaskForm):
     slug = StringField(
         _l("Web address"),
         validators=[Optional(), Length(max=60)],
-        description=_l("Letters, digits and hyphens. Left empty, it is made for you."),
+        description=_l(
+            "Lower-case letters, digits and hyphens. "
+            "Leave empty to make one from the name."
+        ),
     )
     description = TextAreaField(_l("Description"), validators=[Length(max=5000)])
     price = price_field()
     compare_at_price = MoneyField(
-        _l("Was price"),
-        description=_l("Optional. Shown struck through; must be above the price."),
+        _l("Original price"),
+        description=_l(
+            "Optional. Shown struck through; must be higher than the price."
+        ),
     )
     stock = stock_field()
     category_id = SelectField(_l("Category"), coerce=int, validate_choice=True)
@@ -57,7 +62,9 @@ class ProductForm(FlaskForm):
     def validate_compare_at_price(self, field):
         price = self.price.data
         if field.data is not None and price is not None and field.data <= price:
-            raise ValidationError(_l("The was price must be above the price."))
+            raise ValidationError(
+                _l("The original price must be higher than the price.")
+            )
 
     def product_data(self) -> ProductData:
         return ProductData(

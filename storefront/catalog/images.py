@@ -45,7 +45,7 @@ def resize_upload(data: bytes, widths: list[int], max_pixels: int) -> ResizedIma
             if probe.format not in ACCEPTED_FORMATS:
                 raise ImageError(_l("Upload a JPEG, PNG, WebP or GIF image."))
             if probe.width * probe.height > max_pixels:
-                raise ImageError(_l("That image has too many pixels."))
+                raise ImageError(_l("That image's resolution is too high."))
             probe.verify()
         with Image.open(BytesIO(data)) as original:
             image = ImageOps.exif_transpose(original)  # phone photos lie sideways

@@ -101,12 +101,12 @@ def test_password_change_bad_input(as_operator, app):
     cases = [
         (
             {"current": "wrong one!", "new": "new password", "confirm": "new password"},
-            "current password is not right",
+            "current password is incorrect",
         ),
         ({"current": PASSWORD, "new": "short", "confirm": "short"}, "at least 8"),
         (
             {"current": PASSWORD, "new": "new password", "confirm": "other password"},
-            "passwords differ",
+            "passwords do not match",
         ),
     ]
     for data, message in cases:

@@ -99,7 +99,10 @@ def test_create_product_then_edit_it(app, as_operator):
         ({"price": "-3"}, "Enter an amount such as 12.50."),
         ({"price": "1.234"}, "Enter an amount such as 12.50."),
         ({"price": "99999999999"}, "Enter an amount such as 12.50."),
-        ({"compare_at_price": "10"}, "The was price must be above the price."),
+        (
+            {"compare_at_price": "10"},
+            "The original price must be higher than the price.",
+        ),
         ({"stock": ""}, "Enter how many are in stock."),
         ({"stock": "lots"}, "Not a valid integer value."),
         ({"stock": "-1"}, "Enter a whole number from 0 to 1,000,000."),

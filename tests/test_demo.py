@@ -1,0 +1,47 @@
+"""The demo command: loads a browsable shop once, prints its URLs and logins."""
+
+from storefront.accounts.models import User
+from storefront.catalog.models import Category, Product, ProductImage
+from storefront.extensions import db
+from tests.conftest import login
+
+
+def counts(app):
+    with app.app_context():
+        return [
+            db.session.query(m).count() for m in (User, Category, Product, ProductImage)
+        ]
+
+
+def test_demo_is_idempotent_and_prints_logins(app, runner, client):
+    first = runner.invoke(args=["demo", "--base-url", "http://shop.test"])
+    assert first.exit_code == 0, first.output
+    loaded = counts(app)
+    assert loaded[0] == 4 and loaded[1] >= 6 and loaded[2] >= 30
+    assert loaded[3] == loaded[2]  # every product has a photo
+    again = runner.invoke(args=["demo", "--base-url", "http://shop.test"])
+    assert again.exit_code == 0 and counts(app) == loaded
+    lines = first.output.splitlines()
+    assert "shop: http://shop.test/" in lines
+    logins = [
+        line.split() for line in lines if line.startswith(("operator:", "seller:"))
+    ]
+    assert [words[0] for words in logins] == [
+        "operator:",
+        "seller:",
+        "seller:",
+        "seller:",
+    ]
+    for _role, email, _label, password in logins:
+        assert login(client, email, password).status_code == 302
+        client.post("/logout")
+    with app.app_context():
+        names = db.session.scalars(db.select(Product.name)).all()
+    assert any("茶" in n for n in names) and any("tea" in n for n in names)
+
+
+def test_demo_if_empty_leaves_a_real_shop_alone(app, runner, operator):
+    result = runner.invoke(args=["demo", "--if-empty"])
+    assert result.exit_code == 0
+    assert "demo data not loaded" in result.output
+    assert counts(app) == [1, 0, 0, 0]
