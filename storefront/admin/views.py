@@ -126,7 +126,7 @@ def quick_edit(product_id: int):
         return product_row(product, form, 422)
     catalog.set_price_and_stock(product, form.price.data, form.stock.data)
     db.session.commit()
-    return product_row(product, QuickEditForm(formdata=None), 200)
+    return product_row(product, QuickEditForm(formdata=None), 200, saved=True)
 
 
 @bp.post("/products/<int:product_id>/active")
@@ -138,13 +138,18 @@ def toggle_active(product_id: int):
     return product_row(product, QuickEditForm(formdata=None), 200)
 
 
-def product_row(product: Product, form: QuickEditForm, status: int):
+def product_row(product: Product, form: QuickEditForm, status: int, saved=False):
+    """The product's row for htmx; without JavaScript, back to the list."""
     if not is_partial():
         if status == 422:
             flash(_("Enter a valid price and a stock from 0 to 1,000,000."), "error")
-        return redirect(request.referrer or url_for("admin.products"))
+        return redirect(url_for("admin.products"))
     return render(
-        "admin/_product_row.html", product=product, quick_form=form, status=status
+        "admin/_product_row.html",
+        product=product,
+        quick_form=form,
+        status=status,
+        saved=saved,
     )
 
 

@@ -161,7 +161,7 @@ def test_quick_edit_in_place(app, as_operator, hx, tea):
     assert response.status_code == 200
     row = response.get_data(as_text=True)
     assert row.lstrip().startswith(f'<li class="row" id="product-{tea}">')
-    assert 'value="8.80"' in row and 'value="4"' in row
+    assert 'value="8.80"' in row and 'value="4"' in row and "Saved." in row
     with app.app_context():
         product = db.session.get(Product, tea)
         assert (product.price, product.stock) == (880, 4)
