@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from storefront import create_app
 from storefront.extensions import db, limiter
 from tests import factories
+from tests.live_server import live_server  # noqa: F401
 
 TEST_DATABASE_URL = os.environ.get("STOREFRONT_TEST_DATABASE_URL", "")
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
