@@ -13,3 +13,6 @@ threads = int(os.environ.get("THREADS", "4"))
 timeout = 30
 graceful_timeout = 10
 accesslog = "-"
+# No runtime control socket: its default path in $HOME would be shared by every
+# shop the same user runs.
+control_socket_disable = True

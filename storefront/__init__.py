@@ -82,7 +82,7 @@ def instance_secret(instance: Path) -> str:
 def init_extensions(app: Flask) -> None:
     from storefront.site import select_locale
 
-    init_database(app, db)
+    init_database(app)
     migrate.init_app(app, db)
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
@@ -94,7 +94,7 @@ def init_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from storefront import accounts, admin, catalog, site
+    from storefront import accounts, admin, catalog, shops, site
 
-    for blueprint in (site.bp, accounts.bp, catalog.bp, admin.bp):
+    for blueprint in (site.bp, accounts.bp, catalog.bp, shops.bp, admin.bp):
         app.register_blueprint(blueprint)

@@ -44,3 +44,22 @@ LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
 
 #: Default commission rate in basis points (1000 = 10%).
 DEFAULT_COMMISSION_BP = 1000
+
+#: Region assumed for mobile numbers typed without a country code.
+PHONE_REGION = "CN"
+#: New sellers' shops wait for the operator's approval (changeable in /admin).
+SIGNUP_APPROVAL = False
+SIGNUP_RATE_LIMIT = "10 per hour"
+
+#: How long a referral link keeps crediting its seller.
+REFERRAL_WINDOW_DAYS = 30
+#: "last" (the latest shop link visited wins) or "first" (the first one holds).
+REFERRAL_CLICK = "last"
+#: Customer binding: "first-bind" (a phone stays with the first shop it bought
+#: through), "override-on-click" (the latest attributed order rebinds it) or "off".
+BINDING_POLICY = "first-bind"
+BINDING_DAYS = 365
+
+#: A font with Chinese glyphs for share posters (Debian: fonts-noto-cjk).
+POSTER_FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+POSTER_FONT_BOLD = "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc"

@@ -5,6 +5,9 @@ from pathlib import Path
 from flask import Flask, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from storefront.extensions import db
 
 #: Methods whose requests may write; their SQLite transactions take the write lock
 #: up front instead of failing to upgrade a read lock later.
@@ -53,7 +56,19 @@ def may_write() -> bool:
     return not has_request_context() or request.method in WRITE_METHODS
 
 
-def init_database(app: Flask, db) -> None:
+def add_unique(row) -> bool:
+    """Insert ``row`` in a savepoint. False, with the row discarded and the
+    request's transaction intact, when it clashes with a unique constraint: the
+    race two requests checking "is this free?" at once can lose."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(row)
+    except IntegrityError:
+        return False
+    return True
+
+
+def init_database(app: Flask) -> None:
     """Bind ``db`` to the app and tune SQLite engines."""
     db.init_app(app)
     with app.app_context():

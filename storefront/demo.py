@@ -5,16 +5,20 @@ Loading twice changes nothing: every row is looked up by its email or slug first
 
 import colorsys
 import hashlib
+from datetime import timedelta
 from io import BytesIO
 
 from PIL import Image, ImageDraw
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from storefront.accounts.models import Role, User
 from storefront.accounts.services import create_user, find_user
 from storefront.catalog import services as catalog
 from storefront.catalog.models import Category, Product
 from storefront.extensions import db
+from storefront.shops import services as shops
+from storefront.shops.models import Shop, Visit
+from storefront.timeutil import utcnow
 
 OPERATOR = ("operator@example.com", "Operator 运营", "operator-demo")
 SELLERS = [
@@ -22,6 +26,72 @@ SELLERS = [
     ("qiang@example.com", "王强 Wang Qiang", "seller-demo"),
     ("sarah@example.com", "Sarah Chen 陈莎", "seller-demo"),
 ]
+#: Each seller's shop: slug, name, bio, contact, hue of the avatar, the slug of
+#: the shop that recruited it, and (product slug, note, featured) picks.
+SHOPS = [
+    (
+        "mei",
+        "梅子的茶与零食 Mei's tea & snacks",
+        "在杭州喝了十年茶，只推荐自己每天在喝的。\nTen years of tea in Hangzhou; "
+        "I only share what I drink every day.",
+        "WeChat: meizi_tea",
+        0.3,
+        None,
+        [
+            (
+                "longjing-green-tea",
+                "今年的明前龙井，豆香很足，冲三泡还有味。\n"
+                "This spring's pick: nutty, still sweet on the third brew.",
+                True,
+            ),
+            ("jasmine-tea", "办公室必备，下午来一杯很提神。", True),
+            ("walnut-kernels", "给爸妈买了两次，薄皮一捏就开。", False),
+            ("dried-mango", "Kids love these; no added sugar.", False),
+            ("oolong-tieguanyin", "兰花香明显，适合刚开始喝乌龙的朋友。", False),
+            ("white-tea-bai-mudan", "放几年更好喝，到货我再提醒大家。", False),
+            ("sesame-candy", "", False),
+            ("ceramic-mug", "配龙井正好，手感很好。", False),
+        ],
+    ),
+    (
+        "qiang",
+        "强哥严选 Qiang's picks",
+        "上班族的家居好物。Home things that make a small flat nicer.",
+        "WeChat: qiangge88",
+        0.6,
+        "mei",
+        [
+            ("silk-pillowcase", "换了之后头发不打结，老婆说好。", True),
+            (
+                "aroma-candle",
+                "Soy wax, burns clean, the cedar one is my favourite.",
+                False,
+            ),
+            ("storage-basket", "", False),
+            ("linen-towel", "吸水快，擦茶具不掉毛。", False),
+            ("navel-oranges", "赣南老家的橙子，年年回购。", True),
+            ("lychee", "季节限定，冷链到家还是冰的。", False),
+        ],
+    ),
+    (
+        "sarah",
+        "Sarah's baby & beauty",
+        "两个孩子的妈妈，分享我真的在用的。A mum of two sharing what I use.",
+        "WeChat: sarah_c",
+        0.9,
+        "qiang",
+        [
+            ("baby-wipes", "厚实不起球，一次囤六包。", True),
+            ("cotton-bodysuit", "A 类纯棉，洗了很多次还是软的。", False),
+            ("silk-face-mask", "换季补水，敷完第二天上妆很服帖。", True),
+            ("hand-cream", "Osmanthus, not greasy; lives in my bag.", False),
+            ("picture-book", "睡前每天读一本，中英双语。", False),
+            ("blueberries", "下一季一到就上。", False),
+        ],
+    ),
+]
+#: Days of visit history generated for the charts.
+VISIT_DAYS = 120
 
 #: slug, name, hue of its photos (0-1)
 CATEGORIES = [
@@ -394,12 +464,69 @@ def load_demo(base_url: str) -> list[str]:
             product = catalog.create_product(data, slug)
         if not product.images:
             catalog.add_image(product, demo_photo(slug, hues[category]))
+    load_shops()
+    load_visits()
     db.session.commit()
     lines = [
         f"shop: {base_url}/",
         f"product: {base_url}/p/{PRODUCTS[0][1]}",
+        *(f"seller shop: {base_url}/s/{shop[0]}" for shop in SHOPS),
         f"admin: {base_url}/admin",
         f"operator: {OPERATOR[0]} password: {OPERATOR[2]}",
     ]
     lines += [f"seller: {email} password: {password}" for email, _, password in SELLERS]
     return lines
+
+
+def load_shops() -> None:
+    """Each seller's shop, with a photo, picks, notes and who recruited whom."""
+    for (email, _name, _pw), shop_row in zip(SELLERS, SHOPS, strict=True):
+        slug, name, bio, contact, hue, recruiter, picks = shop_row
+        owner = find_user(email)
+        shop = db.session.scalar(select(Shop).filter_by(owner_id=owner.id))
+        if shop is not None:
+            continue
+        shop = shops.open_shop(owner, name)
+        shops.update_profile(shop, name, slug, bio, contact)
+        shops.set_avatar(shop, demo_photo(email, hue))
+        if recruiter:
+            shops.set_recruiter(shop, shops.find_shop(recruiter)[0])
+        for product_slug, note, featured in picks:
+            product = db.session.scalar(select(Product).filter_by(slug=product_slug))
+            item = shops.add_product(shop, product)
+            shops.set_note(item, note)
+            shops.set_featured(item, featured)
+
+
+def load_visits() -> None:
+    """A few months of visits to every shop: a busier weekend, a slow start and
+    a recent rise, so the charts have a shape. The same rows every time."""
+    picked = {
+        shop.id: [item.product_id for item in shop.items]
+        for shop in db.session.scalars(select(Shop))
+    }
+    today = utcnow().date()
+    rows = []
+    for shop_id, products in picked.items():
+        for age in range(VISIT_DAYS):
+            day = today - timedelta(days=age)
+            growth = 1 + (VISIT_DAYS - age) / 30
+            weekend = 1.6 if day.weekday() >= 5 else 1
+            seed = hashlib.sha256(f"{shop_id}:{day}".encode()).digest()
+            for n in range(int((4 + seed[0] % 6) * growth * weekend)):
+                visitor = f"demo{shop_id}x{seed[1 + n % 8]}x{n}"
+                product = products[seed[n % 32] % len(products)] if n % 3 else None
+                once = f"{shop_id}:{product or 0}:{visitor}:{day}"
+                rows.append(
+                    {
+                        "shop_id": shop_id,
+                        "product_id": product,
+                        "visitor": visitor,
+                        "day": day,
+                        "once": once,
+                    }
+                )
+    known = set(db.session.scalars(select(Visit.once)))
+    fresh = [row for row in rows if row["once"] not in known]
+    if fresh:
+        db.session.execute(insert(Visit), fresh)

@@ -5,6 +5,7 @@ from flask_babel import get_locale
 from markupsafe import Markup, escape
 
 from storefront.money import currency, format_money, to_major
+from storefront.shops.services import AVATAR_WIDTHS
 
 #: Language names shown in the switch, each in its own language.
 LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
@@ -37,6 +38,17 @@ def locale_code() -> str:
     )
 
 
+def avatar(shop, size: int) -> Markup:
+    """The shop's square photo at ``size`` CSS pixels, sharp on 2x screens."""
+    small, large = AVATAR_WIDTHS
+    src = url_for("catalog.media", filename=f"{shop.avatar_key}-{small}.webp")
+    src2x = url_for("catalog.media", filename=f"{shop.avatar_key}-{large}.webp")
+    return Markup(
+        f'<img class="avatar" src="{src}" srcset="{src} 1x, {src2x} 2x" '
+        f'width="{size}" height="{size}" alt="{escape(shop.name)}">'
+    )
+
+
 def page_url(page: int) -> str:
     """This page's URL, same filters, another page number."""
     args = {**request.view_args, **request.args.to_dict(), "page": page}
@@ -48,6 +60,7 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["major"] = lambda amount: to_major(amount, currency())
     app.jinja_env.globals["photo"] = photo
     app.jinja_env.globals["page_url"] = page_url
+    app.jinja_env.globals["avatar"] = avatar
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

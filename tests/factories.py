@@ -48,3 +48,15 @@ def image_bytes(width: int = 800, height: int = 600, fmt: str = "PNG") -> bytes:
     buffer = BytesIO()
     Image.new("RGB", (width, height), (200, 120, 40)).save(buffer, fmt)
     return buffer.getvalue()
+
+
+def shop(email: str = "mei@example.com", name: str = "Mei's picks", **kwargs):
+    """A committed seller with an open shop (in an app context)."""
+    from storefront.shops.services import open_shop
+
+    user = create_user(
+        email, kwargs.pop("owner_name", "Li Mei"), PASSWORD, Role.SELLER, **kwargs
+    )
+    item = open_shop(user, name)
+    db.session.commit()
+    return item

@@ -271,7 +271,7 @@ class HttpSession:
     def login(self, email: str, password: str) -> None:
         """Sign in (one attempt: sign-ins are rate limited per address)."""
         self.get("/login")
-        response = self.post("/login", {"email": email, "password": password})
+        response = self.post("/login", {"login": email, "password": password})
         assert response.status == 302, f"sign-in answered {response.status}"
         self.get("/")  # signing in starts a new session, with a new CSRF token
 

@@ -108,14 +108,14 @@ def test_friendly_error_pages(client, path, method, status, words):
 
 
 def test_post_without_csrf_token_is_refused(client):
-    response = client.post("/login", data={"email": "a@b.cd"}, csrf=False)
+    response = client.post("/login", data={"login": "a@b.cd"}, csrf=False)
     assert response.status_code == 400
     assert "form has expired" in response.get_data(as_text=True)
 
 
 def test_session_cookie_flags(client, operator):
     response = client.post(
-        "/login", data={"email": "op@example.com", "password": "correct horse battery"}
+        "/login", data={"login": "op@example.com", "password": "correct horse battery"}
     )
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
@@ -130,7 +130,7 @@ def test_session_cookie_secure_over_https(client, operator):
         "/login",
         base_url="https://shop.example",
         data={
-            "email": "op@example.com",
+            "login": "op@example.com",
             "password": "correct horse battery",
             "csrf_token": token,
         },

@@ -3,6 +3,7 @@
 from storefront.accounts.models import User
 from storefront.catalog.models import Category, Product, ProductImage
 from storefront.extensions import db
+from storefront.shops.models import Shop, Visit
 from tests.conftest import login
 
 
@@ -23,6 +24,7 @@ def test_demo_is_idempotent_and_prints_logins(app, runner, client):
     assert again.exit_code == 0 and counts(app) == loaded
     lines = first.output.splitlines()
     assert "shop: http://shop.test/" in lines
+    assert "seller shop: http://shop.test/s/mei" in lines
     logins = [
         line.split() for line in lines if line.startswith(("operator:", "seller:"))
     ]
@@ -37,7 +39,20 @@ def test_demo_is_idempotent_and_prints_logins(app, runner, client):
         client.post("/logout")
     with app.app_context():
         names = db.session.scalars(db.select(Product.name)).all()
+        shops = db.session.scalars(db.select(Shop).order_by(Shop.id)).all()
+        assert [s.slug for s in shops] == ["mei", "qiang", "sarah"]
+        assert [s.recruiter.slug if s.recruiter else None for s in shops] == [
+            None,
+            "mei",
+            "qiang",
+        ]
+        assert all(s.avatar_key and s.items for s in shops)
+        assert any(item.note for item in shops[0].items)
+        visits = db.session.scalar(db.select(db.func.count(Visit.id)))
+        days = db.session.scalar(db.select(db.func.count(db.distinct(Visit.day))))
+        assert visits > 1000 and days >= 90  # months of visits for the charts
     assert any("茶" in n for n in names) and any("tea" in n for n in names)
+    assert counts(app)[:3] == loaded[:3]
 
 
 def test_demo_if_empty_leaves_a_real_shop_alone(app, runner, operator):

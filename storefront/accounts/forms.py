@@ -2,12 +2,14 @@
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
+from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 
 class LoginForm(FlaskForm):
-    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    login = StringField(
+        _l("Email or mobile number"), validators=[DataRequired(), Length(max=254)]
+    )
     password = PasswordField(
         _l("Password"), validators=[DataRequired(), Length(max=200)]
     )

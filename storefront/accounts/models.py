@@ -5,7 +5,7 @@ import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Enum, String
+from sqlalchemy import CheckConstraint, Enum, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storefront.extensions import db
@@ -24,9 +24,14 @@ def new_session_token() -> str:
 class User(UserMixin, db.Model):
     __tablename__ = "users"  # "user" is a reserved word in PostgreSQL
 
+    __table_args__ = (
+        CheckConstraint("email IS NOT NULL OR phone IS NOT NULL", name="can_sign_in"),
+    )
+
     id: Mapped[int] = mapped_column(primary_key=True)
-    #: Stored lower-cased; the sign-in name.
-    email: Mapped[str] = mapped_column(String(254), unique=True)
+    #: Either (or both) signs in: the email lower-cased, the phone as E.164.
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
+    phone: Mapped[str | None] = mapped_column(String(20), unique=True)
     name: Mapped[str] = mapped_column(String(80))
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[Role] = mapped_column(
@@ -57,4 +62,4 @@ class User(UserMixin, db.Model):
         return self.role is Role.OPERATOR
 
     def __repr__(self) -> str:
-        return f"<User {self.email} {self.role.value}>"
+        return f"<User {self.email or self.phone} {self.role.value}>"

@@ -8,8 +8,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from storefront.accounts.models import Role, User, new_session_token
+from storefront.database import add_unique
 from storefront.errors import DomainError
 from storefront.extensions import db
+from storefront.phones import PhoneError, normalise_phone
 
 #: argon2id at the OWASP minimum (19 MiB, 2 passes, 1 lane): strong, and cheap enough
 #: for a 1 GB server to check several sign-ins at once.
@@ -36,36 +38,60 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def find_user(email: str) -> User | None:
-    return db.session.scalar(select(User).where(User.email == normalise_email(email)))
+def find_user(login: str) -> User | None:
+    """The user whose email or mobile number ``login`` is, or None."""
+    if "@" in login:
+        return db.session.scalar(
+            select(User).where(User.email == normalise_email(login))
+        )
+    try:
+        phone = normalise_phone(login)
+    except PhoneError:
+        return None
+    return db.session.scalar(select(User).where(User.phone == phone))
 
 
-def create_user(email: str, name: str, password: str, role: Role) -> User:
-    """Add a user; raises ``AccountError`` for a weak password or a taken email."""
-    if not EMAIL_PATTERN.match(normalise_email(email)) or len(email) > 254:
-        raise AccountError(_l("Enter an email address such as name@example.com."))
+def create_user(
+    email: str | None, name: str, password: str, role: Role, phone: str | None = None
+) -> User:
+    """Add a user known by an email, a mobile number or both.
+
+    Raises ``AccountError`` for a malformed or taken email or number, a missing
+    name or a weak password.
+    """
+    if email is not None:
+        email = normalise_email(email)
+        if not EMAIL_PATTERN.match(email) or len(email) > 254:
+            raise AccountError(_l("Enter an email address such as name@example.com."))
+        if find_user(email) is not None:
+            raise AccountError(_l("An account with this email already exists."))
+    if phone is not None:
+        phone = normalise_phone(phone)
+        if find_user(phone) is not None:
+            raise AccountError(_l("An account with this mobile number already exists."))
+    if email is None and phone is None:
+        raise AccountError(_l("Enter an email address or a mobile number."))
     if not name.strip():
         raise AccountError(_l("Enter a name."))
     check_password_rules(password)
-    if find_user(email) is not None:
-        raise AccountError(_l("An account with this email already exists."))
     user = User(
-        email=normalise_email(email),
+        email=email,
+        phone=phone,
         name=name.strip(),
         password_hash=hash_password(password),
         role=role,
     )
-    db.session.add(user)
-    db.session.flush()
+    if not add_unique(user):  # the same email or number signed up a moment ago
+        raise AccountError(_l("An account with this email or number already exists."))
     return user
 
 
-def authenticate(email: str, password: str) -> User | None:
-    """The active user with this email and password, or None.
+def authenticate(login: str, password: str) -> User | None:
+    """The active user with this email or mobile number and password, or None.
 
     Upgrades the stored hash when the hashing parameters have changed.
     """
-    user = find_user(email)
+    user = find_user(login)
     if user is None:
         hasher.hash(password)  # same work as a real check: no timing hint
         return None

@@ -40,7 +40,7 @@ def safe_next(target: str | None) -> str | None:
 
 
 def home_for(user: User) -> str:
-    return url_for("admin.index") if user.is_operator else url_for("catalog.index")
+    return url_for("admin.index") if user.is_operator else url_for("shops.me")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -56,7 +56,7 @@ def login():
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
-        user = authenticate(form.email.data, form.password.data)
+        user = authenticate(form.login.data, form.password.data)
         if user is not None:
             db.session.commit()
             session.clear()  # a fresh session: nothing carried over from before

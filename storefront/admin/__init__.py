@@ -4,4 +4,5 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
+from storefront.admin import sellers  # noqa
 from storefront.admin import views  # noqa: E402, F401

@@ -33,10 +33,14 @@ class ResizedImage:
         return ",".join(str(w) for w in sorted(self.files))
 
 
-def resize_upload(data: bytes, widths: list[int], max_pixels: int) -> ResizedImage:
+def resize_upload(
+    data: bytes, widths: list[int], max_pixels: int, square: bool = False
+) -> ResizedImage:
     """Decode ``data`` as an image and encode it as WebP at each of ``widths``.
 
-    Never enlarges: widths above the original collapse into the original width.
+    Never enlarges: widths above the original collapse into the original width,
+    except with ``square`` (avatars), where the centre square is scaled to the
+    largest width first.
     Raises ``ImageError`` for anything that is not a JPEG, PNG, WebP or GIF image of
     at most ``max_pixels`` pixels.
     """
@@ -50,6 +54,8 @@ def resize_upload(data: bytes, widths: list[int], max_pixels: int) -> ResizedIma
         with Image.open(BytesIO(data)) as original:
             image = ImageOps.exif_transpose(original)  # phone photos lie sideways
             image = image.convert("RGBA" if has_alpha(image) else "RGB")
+            if square:  # avatars: always the full set of sizes, even from a small photo
+                image = ImageOps.fit(image, (max(widths),) * 2)
     except ImageError:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError):

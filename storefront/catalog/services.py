@@ -9,10 +9,10 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, func, select
-from sqlalchemy.exc import IntegrityError
 
 from storefront.catalog import images
 from storefront.catalog.models import Category, Product, ProductImage
+from storefront.database import add_unique
 from storefront.errors import DomainError
 from storefront.extensions import db
 
@@ -62,19 +62,6 @@ def check_slug(slug: str) -> None:
         )
 
 
-def flush_unique(message) -> None:
-    """Flush in a savepoint; a unique-constraint clash becomes ``CatalogError``.
-
-    The earlier existence checks give the message; this catches the race where two
-    requests check at once.
-    """
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError:
-        raise CatalogError(message) from None
-
-
 def check_category(category_id: int | None) -> None:
     if category_id is not None and db.session.get(Category, category_id) is None:
         raise CatalogError(_l("Choose a category from the list."))
@@ -91,10 +78,13 @@ def create_product(data: ProductData, slug: str = "") -> Product:
         if db.session.scalar(select(Product.id).where(Product.slug == slug)):
             raise CatalogError(taken)
     check_category(data.category_id)
-    product = Product(slug=slug or unique_product_slug(data.name), **vars(data))
-    db.session.add(product)
-    flush_unique(taken)
-    return product
+    for _attempt in range(5):
+        product = Product(slug=slug or unique_product_slug(data.name), **vars(data))
+        if add_unique(product):
+            return product
+        if slug:  # the operator's own choice was taken a moment ago
+            break
+    raise CatalogError(taken)
 
 
 def update_product(product: Product, data: ProductData) -> None:
@@ -203,8 +193,8 @@ def create_category(name: str, slug: str = "") -> Category:
         raise CatalogError(taken)
     position = db.session.scalar(select(func.coalesce(func.max(Category.position), 0)))
     category = Category(name=name.strip(), slug=slug, position=position + 1)
-    db.session.add(category)
-    flush_unique(taken)
+    if not add_unique(category):
+        raise CatalogError(taken)
     return category
 
 

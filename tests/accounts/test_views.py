@@ -13,9 +13,9 @@ def test_operator_signs_in_to_the_back_office(client, operator):
     assert client.get("/admin/products").status_code == 200
 
 
-def test_seller_signs_in_to_the_shop(client, seller):
+def test_seller_signs_in_to_their_back_office(client, seller):
     response = login(client, "seller@example.com")
-    assert response.headers["Location"] == "/"
+    assert response.headers["Location"] == "/me"
 
 
 def test_wrong_password_is_refused_without_saying_which_part(client, operator):
@@ -36,14 +36,14 @@ def test_empty_login_form_gets_field_errors(client):
 def test_next_goes_back_to_the_page_but_never_off_site(client, operator):
     page = client.post(
         "/login?next=/admin/categories",
-        data={"email": "op@example.com", "password": PASSWORD},
+        data={"login": "op@example.com", "password": PASSWORD},
     )
     assert page.headers["Location"] == "/admin/categories"
     client.post("/logout")
     for target in ("//evil.example/x", "https://evil.example/", "javascript:alert(1)"):
         response = client.post(
             f"/login?next={target}",
-            data={"email": "op@example.com", "password": PASSWORD},
+            data={"login": "op@example.com", "password": PASSWORD},
         )
         assert response.headers["Location"] == "/admin/", target
         client.post("/logout")

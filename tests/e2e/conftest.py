@@ -1,10 +1,11 @@
 """Playwright on Debian's Chromium, with phone-sized visitors of the live server."""
 
-import os
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import sync_playwright
+
+from tests.conftest import require
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -29,11 +30,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 def browser():
     """Headless Chromium, shared by the run. Without it these tests are skipped on
     a developer's machine but fail in CI (CI set), where it must be installed."""
-    if not CHROMIUM.exists():
-        reason = f"Chromium not found at {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+    require(CHROMIUM.exists(), f"Chromium at {CHROMIUM} (apt-get install chromium)")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS

@@ -49,7 +49,7 @@ def test_operator_creates_a_product_with_a_photo_on_a_phone(
     operator = phone().new_page()
     operator_failures = record_failures(operator)
     operator.goto("/login")
-    operator.get_by_label("Email").fill(live_server.operator_email)
+    operator.get_by_label("Email or mobile number").fill(live_server.operator_email)
     operator.get_by_label("Password").fill(live_server.operator_password)
     operator.get_by_role("button", name="Sign in").tap()
     expect(operator).to_have_url(re.compile(r"/admin/products$"))

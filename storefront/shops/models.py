@@ -1,0 +1,105 @@
+"""Shops, the products each one picked, visits, and customers bound to a shop."""
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from storefront.accounts.models import User
+from storefront.catalog.models import Product
+from storefront.extensions import db
+from storefront.timeutil import utcnow
+
+
+class ShopStatus(enum.StrEnum):
+    PENDING = "pending"  #: waiting for the operator's approval
+    ACTIVE = "active"
+    SUSPENDED = "suspended"  #: page says so; earns nothing
+
+
+class Shop(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    #: The public address /s/<slug>; old ones stay as ShopAlias redirects.
+    slug: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(60))
+    bio: Mapped[str] = mapped_column(Text, default="")
+    #: How customers reach the seller, e.g. a WeChat ID.
+    contact: Mapped[str] = mapped_column(String(60), default="")
+    #: Random name of the avatar files (``<key>-<width>.webp``), if any.
+    avatar_key: Mapped[str | None] = mapped_column(String(32))
+    #: The shop whose seller recruited this one (the only upline that may earn).
+    recruiter_id: Mapped[int | None] = mapped_column(ForeignKey("shop.id"), index=True)
+    status: Mapped[ShopStatus] = mapped_column(
+        Enum(
+            ShopStatus,
+            native_enum=False,
+            length=16,
+            values_callable=lambda e: [m.value for m in e],
+        ),
+        default=ShopStatus.ACTIVE,
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    owner: Mapped[User] = relationship()
+    recruiter: Mapped["Shop | None"] = relationship(remote_side=[id])
+    items: Mapped[list["ShopProduct"]] = relationship(
+        back_populates="shop",
+        order_by="ShopProduct.position",
+        cascade="all, delete-orphan",
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.status is ShopStatus.ACTIVE
+
+
+class ShopAlias(db.Model):
+    """A slug the shop used before: its links keep working by redirect."""
+
+    slug: Mapped[str] = mapped_column(String(32), primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id"), index=True)
+
+
+class ShopProduct(db.Model):
+    """A catalog product a seller picked for their shop, with their own note."""
+
+    __table_args__ = (UniqueConstraint("shop_id", "product_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id"), index=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id"), index=True)
+    #: Lower comes first (after the featured ones).
+    position: Mapped[int] = mapped_column(default=0)
+    #: The seller's recommendation, plain text with line breaks.
+    note: Mapped[str] = mapped_column(Text, default="")
+    featured: Mapped[bool] = mapped_column(default=False)
+
+    shop: Mapped[Shop] = relationship(back_populates="items")
+    product: Mapped[Product] = relationship()
+
+
+class Visit(db.Model):
+    """One visitor seeing one shop page (or one of its products) on one day."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id"))
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("product.id"))
+    #: Anonymous id from the visitor's cookie.
+    visitor: Mapped[str] = mapped_column(String(32))
+    day: Mapped[date]
+    #: ``shop:product:visitor:day``: a second hit the same day inserts nothing.
+    once: Mapped[str] = mapped_column(String(80), unique=True)
+
+    __table_args__ = (db.Index("ix_visit_shop_day", "shop_id", "day"),)
+
+
+class CustomerBinding(db.Model):
+    """A customer's phone belongs to the shop that first sold to it, for a while."""
+
+    #: E.164 mobile number.
+    phone: Mapped[str] = mapped_column(String(20), primary_key=True)
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id"), index=True)
+    bound_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]

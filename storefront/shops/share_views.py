@@ -1,0 +1,134 @@
+"""Share panels and posters for shop pages, products in a shop and house products.
+
+Each page has ``…/share`` (the panel: link, QR code, poster, Web Share; the whole
+page on a plain GET, only the panel for htmx) and ``…/poster.png``. Shops that are
+not open have nothing to share: their addresses are a 404 here.
+"""
+
+from flask import Response, abort, redirect, request, url_for
+from sqlalchemy import select
+
+from storefront.catalog.models import Product
+from storefront.extensions import db, limiter
+from storefront.htmx import render
+from storefront.shops import bp, services, sharing
+from storefront.shops.models import Shop, ShopProduct
+
+#: Posters cost real CPU to draw; a person needs a handful, not hundreds.
+POSTER_RATE_LIMIT = "30 per minute"
+
+
+def open_shop_at(slug: str) -> Shop:
+    """The open shop at ``slug``; an old slug redirects (301) to the same address
+    under the new one; unknown, pending or suspended is a 404."""
+    shop, old = services.find_shop(slug)
+    if shop is None or not shop.is_open:
+        abort(404)
+    if old:
+        args = {**request.view_args, **request.args.to_dict(), "slug": shop.slug}
+        abort(redirect(url_for(request.endpoint, **args), 301))
+    return shop
+
+
+def picked_product(shop: Shop, product_slug: str) -> Product:
+    """The product at ``product_slug`` if ``shop`` picked it, else a 404."""
+    statement = (
+        select(Product)
+        .join(ShopProduct, ShopProduct.product_id == Product.id)
+        .where(ShopProduct.shop_id == shop.id, Product.slug == product_slug)
+    )
+    return db.first_or_404(statement)
+
+
+def house_product(product_slug: str) -> tuple[Product, Shop | None]:
+    """The product at ``product_slug`` (or a 404) and the shop that referred this
+    visitor, whose link a share must keep."""
+    product = db.first_or_404(select(Product).filter_by(slug=product_slug))
+    return product, services.referring_shop(
+        request.cookies.get(services.REFERRAL_COOKIE)
+    )
+
+
+def panel(shop: Shop | None, product: Product | None, poster_url: str):
+    """The share page, or only its panel for htmx."""
+    link = sharing.share_url(shop, product)
+    return render(
+        "shops/share.html",
+        "share_panel",
+        shop=shop,
+        product=product,
+        share_link=link,
+        share_title=sharing.share_title(shop, product),
+        share_qr=sharing.qr_svg(link),
+        poster_url=poster_url,
+    )
+
+
+def poster(shop: Shop | None, product: Product | None, name: str) -> Response:
+    """The poster PNG as a download named ``name``-poster.png."""
+    png = sharing.poster_png(sharing.share_url(shop, product), product, shop)
+    response = Response(png, mimetype="image/png")
+    response.headers.set(
+        "Content-Disposition", "attachment", filename=f"{name}-poster.png"
+    )
+    # Private: the house product poster depends on the visitor's referral cookie.
+    response.cache_control.private = True
+    response.cache_control.max_age = 300
+    response.vary.add("Cookie")
+    return response
+
+
+@bp.get("/s/<slug>/share")
+def shop_share(slug: str):
+    """Share a shop page: its link, QR code and poster. 404 unless the shop is
+    open; an old slug redirects."""
+    shop = open_shop_at(slug)
+    return panel(shop, None, url_for("shops.shop_poster", slug=shop.slug))
+
+
+@bp.get("/s/<slug>/p/<product_slug>/share")
+def shop_product_share(slug: str, product_slug: str):
+    """Share a product as this seller shows it. 404 unless the shop is open and
+    picked the product; an old slug redirects."""
+    shop = open_shop_at(slug)
+    product = picked_product(shop, product_slug)
+    poster_url = url_for(
+        "shops.shop_product_poster", slug=shop.slug, product_slug=product.slug
+    )
+    return panel(shop, product, poster_url)
+
+
+@bp.get("/p/<product_slug>/share")
+def product_share(product_slug: str):
+    """Share a house product page. A visitor a seller referred shares the
+    product in that seller's shop, so the seller keeps the credit."""
+    product, shop = house_product(product_slug)
+    poster_url = url_for("shops.product_poster", product_slug=product.slug)
+    return panel(shop, product, poster_url)
+
+
+@bp.get("/s/<slug>/poster.png")
+@limiter.limit(POSTER_RATE_LIMIT)
+def shop_poster(slug: str):
+    """The shop's share poster (PNG download). 404 unless the shop is open."""
+    shop = open_shop_at(slug)
+    return poster(shop, None, shop.slug)
+
+
+@bp.get("/s/<slug>/p/<product_slug>/poster.png")
+@limiter.limit(POSTER_RATE_LIMIT)
+def shop_product_poster(slug: str, product_slug: str):
+    """A poster of a product the shop picked (PNG download), else a 404."""
+    shop = open_shop_at(slug)
+    product = picked_product(shop, product_slug)
+    return poster(shop, product, f"{shop.slug}-{product.slug}")
+
+
+@bp.get("/p/<product_slug>/poster.png")
+@limiter.limit(POSTER_RATE_LIMIT)
+def product_poster(product_slug: str):
+    """A house product's poster (PNG download), in the referring seller's name
+    when a seller brought this visitor."""
+    product, shop = house_product(product_slug)
+    name = f"{shop.slug}-{product.slug}" if shop else product.slug
+    return poster(shop, product, name)
