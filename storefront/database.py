@@ -1,9 +1,10 @@
 """Database URL handling and the SQLite settings that let several workers write."""
 
+import enum
 from pathlib import Path
 
 from flask import Flask, has_request_context, request
-from sqlalchemy import event
+from sqlalchemy import Enum, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -54,6 +55,17 @@ def configure_sqlite(engine: Engine) -> None:
 def may_write() -> bool:
     """True outside requests (commands, tests) and for requests that change data."""
     return not has_request_context() or request.method in WRITE_METHODS
+
+
+def str_enum(enum_class: type[enum.StrEnum]) -> Enum:
+    """A column type storing a ``StrEnum`` by its values as plain text (no
+    database enum type, so adding a member needs no migration of the type)."""
+    return Enum(
+        enum_class,
+        native_enum=False,
+        length=16,
+        values_callable=lambda members: [m.value for m in members],
+    )
 
 
 def add_unique(row) -> bool:

@@ -5,9 +5,10 @@ import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, Enum, String
+from sqlalchemy import CheckConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from storefront.database import str_enum
 from storefront.extensions import db
 from storefront.timeutil import utcnow
 
@@ -34,14 +35,7 @@ class User(UserMixin, db.Model):
     phone: Mapped[str | None] = mapped_column(String(20), unique=True)
     name: Mapped[str] = mapped_column(String(80))
     password_hash: Mapped[str] = mapped_column(String(200))
-    role: Mapped[Role] = mapped_column(
-        Enum(
-            Role,
-            native_enum=False,
-            length=16,
-            values_callable=lambda e: [m.value for m in e],
-        )
-    )
+    role: Mapped[Role] = mapped_column(str_enum(Role))
     #: What the session cookie carries instead of the id; replaced on logout and
     #: password change, which signs out every session that still holds the old one.
     session_token: Mapped[str] = mapped_column(

@@ -3,11 +3,12 @@
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storefront.accounts.models import User
 from storefront.catalog.models import Product
+from storefront.database import str_enum
 from storefront.extensions import db
 from storefront.timeutil import utcnow
 
@@ -32,12 +33,7 @@ class Shop(db.Model):
     #: The shop whose seller recruited this one (the only upline that may earn).
     recruiter_id: Mapped[int | None] = mapped_column(ForeignKey("shop.id"), index=True)
     status: Mapped[ShopStatus] = mapped_column(
-        Enum(
-            ShopStatus,
-            native_enum=False,
-            length=16,
-            values_callable=lambda e: [m.value for m in e],
-        ),
+        str_enum(ShopStatus),
         default=ShopStatus.ACTIVE,
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

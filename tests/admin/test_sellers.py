@@ -11,6 +11,7 @@ from storefront.settings import Setting, get_setting
 from storefront.shops.models import Shop, ShopStatus
 from storefront.shops.services import open_shop, set_recruiter
 from tests import factories
+from tests.admin.test_views import admin_urls
 
 EN = {"Accept-Language": "en"}
 
@@ -404,33 +405,9 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, shops):
         assert response.headers["Location"].startswith("/login?next="), url
 
 
-def every_admin_url(app):
-    """Every /admin URL with its methods, any id filled with 1."""
-    for rule in app.url_map.iter_rules():
-        if rule.endpoint.startswith("admin."):
-            url = re.sub(r"<int:\w+>", "1", rule.rule)
-            for method in rule.methods - {"HEAD", "OPTIONS"}:
-                yield url, method.lower()
-
-
-def test_every_admin_url_is_closed_to_visitors_and_sellers(app, client, seller):
-    urls = list(every_admin_url(app))
-    assert ("post", "/admin/sellers/1/status") in [(m, u) for u, m in urls]
-    for url, method in urls:
-        response = getattr(client, method)(url)
-        assert response.status_code == 302, (method, url)
-        assert response.headers["Location"].startswith("/login?next="), url
-    login = client.post(
-        "/login", data={"login": "seller@example.com", "password": factories.PASSWORD}
-    )
-    assert login.status_code == 302
-    for url, method in urls:
-        assert getattr(client, method)(url).status_code == 403, (method, url)
-
-
 def test_every_admin_url_answers_operators_without_a_server_error(as_operator):
     """Nothing exists yet: ids of 1 are 404s, never 500s."""
-    for url, method in every_admin_url(as_operator.application):
+    for url, method in admin_urls(as_operator.application):
         response = getattr(as_operator, method)(url, headers=EN)
         assert response.status_code < 500, (method, url)
         if "/1" in url:
