@@ -3,6 +3,7 @@
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
@@ -10,7 +11,7 @@ from htmx_flask import Htmx
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from storefront import config as defaults
-from storefront.database import database_uri, init_database
+from storefront.database import IdConverter, database_uri, init_database
 from storefront.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 
@@ -47,6 +48,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         n = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     app.session_interface = SessionInterface()
+    app.url_map.converters["int"] = IdConverter
 
     init_extensions(app)
     register_blueprints(app)
@@ -87,14 +89,30 @@ def init_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = None
+    login_manager.unauthorized_handler(sign_in_again)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
     Htmx(app)  # request.htmx
 
 
-def register_blueprints(app: Flask) -> None:
-    from storefront import accounts, admin, catalog, shops, site
+def sign_in_again():
+    """Send a visitor whose session is missing or ended to the sign-in page. For
+    htmx, a full-page redirect: swapping the login page into a region helps no one."""
+    from flask import redirect, url_for
 
-    for blueprint in (site.bp, accounts.bp, catalog.bp, shops.bp, admin.bp):
+    target = url_for("accounts.login", next=request.full_path.rstrip("?"))
+    if request.htmx:
+        current = urlsplit(request.headers.get("HX-Current-URL", ""))
+        page = current.path + (f"?{current.query}" if current.query else "")
+        target = url_for("accounts.login", next=page or "/")
+        return "", 204, {"HX-Redirect": target}
+    return redirect(target)
+
+
+def register_blueprints(app: Flask) -> None:
+    from storefront import accounts, admin, catalog, orders, shops, site
+
+    blueprints = (site.bp, accounts.bp, catalog.bp, shops.bp, orders.bp, admin.bp)
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)

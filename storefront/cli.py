@@ -50,6 +50,19 @@ def demo(if_empty: bool, base_url: str) -> None:
         click.echo(line)
 
 
+@click.command("sweep")
+@with_appcontext
+def sweep() -> None:
+    """Cancel unpaid orders past their time and return their stock. Safe to run
+    every minute from cron or a systemd timer."""
+    from storefront.orders.services import expire_unpaid
+
+    expired = expire_unpaid()
+    db.session.commit()
+    click.echo(f"expired unpaid orders: {expired}")
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(create_operator)
     app.cli.add_command(demo)
+    app.cli.add_command(sweep)

@@ -10,6 +10,8 @@ from datetime import timedelta
 #: ``sqlite:///path`` or ``postgresql://user:pw@host/db``; empty means
 #: ``instance/storefront.db``.
 DATABASE_URL = ""
+#: Failed statements are logged without their values (password hashes, tokens).
+SQLALCHEMY_ENGINE_OPTIONS = {"hide_parameters": True}
 #: Generated into ``instance/secret_key`` on first run when not set.
 SECRET_KEY = None
 
@@ -63,3 +65,19 @@ BINDING_DAYS = 365
 #: A font with Chinese glyphs for share posters (Debian: fonts-noto-cjk).
 POSTER_FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
 POSTER_FONT_BOLD = "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc"
+
+#: Flat shipping fee and the order subtotal from which shipping is free (minor
+#: units); the operator changes both in /admin/settings.
+SHIPPING_FEE = 1000
+FREE_SHIPPING_OVER = 9900
+#: Payment methods offered at checkout: "transfer" and/or "cod".
+PAYMENT_METHODS = ["transfer", "cod"]
+#: What a customer paying by transfer is told (the operator's account, QR...).
+PAYMENT_INSTRUCTIONS = ""
+#: Unpaid orders are cancelled (and their stock returned) after this many hours.
+UNPAID_ORDER_HOURS = 48
+ORDER_LOOKUP_RATE_LIMIT = "10 per minute"
+CHECKOUT_RATE_LIMIT = "20 per minute"
+#: Most of one product a cart may hold.
+MAX_QUANTITY = 99
+PAYMENT_QR = ""  #: the payment QR image: its file name in UPLOAD_FOLDER, or ""

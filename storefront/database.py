@@ -7,6 +7,7 @@ from flask import Flask, has_request_context, request
 from sqlalchemy import Enum, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
+from werkzeug.routing import IntegerConverter
 
 from storefront.extensions import db
 
@@ -66,6 +67,19 @@ def str_enum(enum_class: type[enum.StrEnum]) -> Enum:
         length=16,
         values_callable=lambda members: [m.value for m in members],
     )
+
+
+#: Largest id a URL may name: the range of an SQL integer column.
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """``<int:…>`` in routes, bounded to what the database can hold, so a huge
+    number is a 404 rather than an overflow."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def add_unique(row) -> bool:

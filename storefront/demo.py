@@ -90,6 +90,66 @@ SHOPS = [
         ],
     ),
 ]
+#: Demo orders: checkout key, shop slug (None: a house sale), customer, phone,
+#: {product slug: quantity}, method, and the steps taken since.
+ORDERS = [
+    ("demo-1", "mei", "张伟", "13800138001", {"longjing-green-tea": 1}, "transfer", []),
+    (
+        "demo-2",
+        "mei",
+        "王芳",
+        "13800138002",
+        {"jasmine-tea": 2, "walnut-kernels": 1},
+        "transfer",
+        ["paid"],
+    ),
+    (
+        "demo-3",
+        "qiang",
+        "刘洋",
+        "13800138003",
+        {"silk-pillowcase": 1},
+        "cod",
+        ["paid", "shipped"],
+    ),
+    (
+        "demo-4",
+        "sarah",
+        "陈静",
+        "13800138004",
+        {"baby-wipes": 2, "hand-cream": 1},
+        "transfer",
+        ["paid", "shipped", "completed"],
+    ),
+    (
+        "demo-5",
+        "mei",
+        "杨磊",
+        "13800138005",
+        {"dried-mango": 1},
+        "transfer",
+        ["cancelled"],
+    ),
+    (
+        "demo-6",
+        "qiang",
+        "赵敏",
+        "13800138006",
+        {"aroma-candle": 2},
+        "transfer",
+        ["paid", "refunded"],
+    ),
+    (
+        "demo-7",
+        "sarah",
+        "Emma Li",
+        "13800138007",
+        {"silk-face-mask": 2},
+        "transfer",
+        ["paid", "shipped", "part-refunded"],
+    ),
+    ("demo-8", None, "孙强", "13800138008", {"navel-oranges": 1}, "cod", ["paid"]),
+]
 #: Days of visit history generated for the charts.
 VISIT_DAYS = 120
 
@@ -466,6 +526,7 @@ def load_demo(base_url: str) -> list[str]:
             catalog.add_image(product, demo_photo(slug, hues[category]))
     load_shops()
     load_visits()
+    load_orders()
     db.session.commit()
     lines = [
         f"shop: {base_url}/",
@@ -499,8 +560,9 @@ def load_shops() -> None:
 
 
 def load_visits() -> None:
-    """A few months of visits to every shop: a busier weekend, a slow start and
-    a recent rise, so the charts have a shape. The same rows every time."""
+    """A few months of visits to every shop up to today: busier weekends and a
+    rise lately, so the charts have a shape. Loading again the same day adds
+    nothing; another day adds that day's visits."""
     picked = {
         shop.id: [item.product_id for item in shop.items]
         for shop in db.session.scalars(select(Shop))
@@ -530,3 +592,36 @@ def load_visits() -> None:
     fresh = [row for row in rows if row["once"] not in known]
     if fresh:
         db.session.execute(insert(Visit), fresh)
+
+
+def load_orders() -> None:
+    """Orders in every state, most through the sellers' shops."""
+    from storefront.orders import services as orders
+    from storefront.orders.models import PaymentMethod
+
+    operator = find_user(OPERATOR[0])
+    for key, shop_slug, name, phone, items, method, steps in ORDERS:
+        if orders.order_by_key(key) is not None:
+            continue
+        quantities = {
+            db.session.scalar(select(Product.id).filter_by(slug=slug)): quantity
+            for slug, quantity in items.items()
+        }
+        shop = shops.find_shop(shop_slug)[0] if shop_slug else None
+        customer = orders.Customer(name, phone, "浙江省杭州市西湖区文三路 100 号")
+        order = orders.place_order(
+            quantities, customer, PaymentMethod(method), shop, key
+        )
+        for step in steps:
+            if step == "paid":
+                orders.mark_paid(order, operator)
+            elif step == "shipped":
+                orders.ship(order, "顺丰 SF Express", f"SF{key[-1] * 10}", operator)
+            elif step == "completed":
+                orders.complete(order, operator)
+            elif step == "cancelled":
+                orders.cancel(order, operator)
+            elif step == "refunded":
+                orders.refund_all(order, operator)
+            elif step == "part-refunded":
+                orders.refund(order, {order.lines[0].id: 1}, operator)

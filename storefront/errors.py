@@ -5,13 +5,11 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from storefront.extensions import db
+
 
 class DomainError(Exception):
     """A rule of the domain refused an action; the message is shown to the user."""
-
-
-class NotAllowed(DomainError):
-    """The user may not do this to this object."""
 
 
 #: What each error page tells a visitor, by status code.
@@ -24,6 +22,10 @@ MESSAGES = {
     429: _l("Too many attempts. Please wait a minute and try again."),
     500: _l("Something went wrong on our side. Please try again in a moment."),
 }
+
+
+#: No list is that long; larger page numbers would overflow SQL offsets.
+MAX_PAGE = 100_000
 
 
 def error_page(code: int, message=None):
@@ -51,4 +53,15 @@ def register_error_pages(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        db.session.rollback()  # the page itself reads the database
         return error_page(500)
+
+    @app.before_request
+    def refuse_malformed_input():
+        # No text we keep contains NUL, and PostgreSQL refuses it outright.
+        values = [request.path, *request.args.values(), *request.form.values()]
+        if any("\x00" in value for value in values):
+            return error_page(400)
+        page = request.args.get("page")
+        if page is not None and not (page.isdigit() and 0 < int(page) <= MAX_PAGE):
+            return error_page(404)

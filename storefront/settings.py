@@ -14,7 +14,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 from storefront.extensions import db
 
 #: Names the operator may set at run time; each defaults to the config value.
-RUNTIME_SETTINGS = ("SIGNUP_APPROVAL",)
+RUNTIME_SETTINGS = (
+    "SIGNUP_APPROVAL",
+    "SHIPPING_FEE",
+    "FREE_SHIPPING_OVER",
+    "PAYMENT_METHODS",
+    "PAYMENT_INSTRUCTIONS",
+    "PAYMENT_QR",
+)
 
 
 class Setting(db.Model):

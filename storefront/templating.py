@@ -1,5 +1,7 @@
 """What every template can use: money, photos, the language switch."""
 
+from urllib.parse import urlencode
+
 from flask import Flask, current_app, request, url_for
 from flask_babel import get_locale
 from markupsafe import Markup, escape
@@ -49,10 +51,18 @@ def avatar(shop, size: int) -> Markup:
     )
 
 
+def url_with(query: dict | None = None, **path) -> str:
+    """This page's URL with some path arguments or query values replaced. The
+    query is encoded here, never handed to ``url_for``, whose own keywords
+    (``_external``, ``endpoint``…) a visitor must not be able to set."""
+    url = url_for(request.endpoint, **{**request.view_args, **path})
+    args = {**request.args.to_dict(), **(query or {})}
+    return f"{url}?{urlencode(args)}" if args else url
+
+
 def page_url(page: int) -> str:
     """This page's URL, same filters, another page number."""
-    args = {**request.view_args, **request.args.to_dict(), "page": page}
-    return url_for(request.endpoint, **args)
+    return url_with({"page": page})
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -4,7 +4,14 @@ worker processes, and browser journeys.
 ``live_server`` migrates a fresh database with ``flask db upgrade`` (so the
 migrations are what gets tested, not ``create_all``), adds an operator with
 ``flask create-operator`` and serves ``wsgi:app`` with two gunicorn workers on a
-free local port. ``HttpSession`` is a small cookie-keeping client for it.
+free local port. A test that needs another shape of server (more workers, its own
+settings) asks for it by indirect parametrization::
+
+    @pytest.mark.parametrize(
+        "live_server", [ServerOptions(workers=4)], ids=["4-workers"], indirect=True
+    )
+
+``HttpSession`` is a small cookie-keeping client for it.
 """
 
 import contextlib
@@ -19,18 +26,20 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from email.message import Message
 from pathlib import Path
 
 import pytest
-from sqlalchemy import MetaData, create_engine
+from sqlalchemy import MetaData, create_engine, text
 
 from storefront.database import database_uri
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_DATABASE_URL = os.environ.get("STOREFRONT_TEST_DATABASE_URL", "")
 WORKERS = 2
+THREADS = 4
 START_TIMEOUT = 20.0  # seconds for every worker to answer /healthz
 STOP_TIMEOUT = 10.0
 COMMAND_TIMEOUT = 60.0
@@ -38,6 +47,16 @@ COMMAND_TIMEOUT = 60.0
 ACCESS_LOG_FORMAT = "%(p)s %(s)s %(r)s %(M)sms"
 ACCESS_LINE = re.compile(r"^<(\d+)> (\d{3}) (\S+) (\S+) ", re.MULTILINE)
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    """The shape of a live server: gunicorn processes, threads in each, and
+    ``STOREFRONT_*`` settings for the app (e.g. ``{"STOREFRONT_SHOP_NAME": "X"}``)."""
+
+    workers: int = WORKERS
+    threads: int = THREADS
+    settings: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -51,6 +70,19 @@ class LiveServer:
     env: dict[str, str]
     instance_path: Path
     log_path: Path
+    workers: int = WORKERS
+
+    def query(self, sql: str, **params) -> list[tuple]:
+        """Rows of one read-only SQL query on the server's database, for checks
+        the pages cannot answer exactly (a new connection each call)."""
+        engine = create_engine(
+            database_uri(self.env["STOREFRONT_DATABASE_URL"], str(self.instance_path))
+        )
+        try:
+            with engine.connect() as connection:
+                return [tuple(row) for row in connection.execute(text(sql), params)]
+        finally:
+            engine.dispose()
 
     def log(self) -> str:
         """Everything gunicorn and the app have printed, access log included."""
@@ -77,11 +109,21 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_server(tmp_path):
+def live_server(request, tmp_path):
     """gunicorn with two workers over a freshly migrated database (the PostgreSQL
     one of STOREFRONT_TEST_DATABASE_URL if set, else a new SQLite file) that holds
     one operator; emptied again afterwards. Proves, by coming up at all, that the
-    migrations and the CLI work and that every worker answers /healthz."""
+    migrations and the CLI work and that every worker answers /healthz.
+    Parametrized indirectly with ``ServerOptions``, it serves that shape instead."""
+    options = getattr(request, "param", None) or ServerOptions()
+    with serve(tmp_path, options) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def serve(tmp_path: Path, options: ServerOptions) -> Iterator[LiveServer]:
+    """Migrate, add the operator, start gunicorn, wait for every worker; stop it
+    (and empty a PostgreSQL database) on the way out."""
     instance = tmp_path / "instance"
     instance.mkdir()
     database_url = TEST_DATABASE_URL or f"sqlite:///{tmp_path / 'live.db'}"
@@ -90,9 +132,10 @@ def live_server(tmp_path):
         url=f"http://127.0.0.1:{port}",
         operator_email="operator@example.com",
         operator_password="live-server-password",
-        env=server_env(database_url, instance, port),
+        env=server_env(database_url, instance, port, options),
         instance_path=instance,
         log_path=tmp_path / "gunicorn.log",
+        workers=options.workers,
     )
     if TEST_DATABASE_URL:
         empty_database(database_url, instance)  # in case a crashed run left tables
@@ -126,9 +169,15 @@ def live_server(tmp_path):
             empty_database(database_url, instance)
 
 
-def server_env(database_url: str, instance: Path, port: int) -> dict[str, str]:
+def server_env(
+    database_url: str,
+    instance: Path,
+    port: int,
+    options: ServerOptions | None = None,
+) -> dict[str, str]:
     """This process's environment without the developer's app and gunicorn
     settings, plus the live server's own."""
+    options = options or ServerOptions()
     inherited = {
         name: value
         for name, value in os.environ.items()
@@ -137,10 +186,12 @@ def server_env(database_url: str, instance: Path, port: int) -> dict[str, str]:
     }
     return {
         **inherited,
+        **options.settings,
         "STOREFRONT_DATABASE_URL": database_url,
         "STOREFRONT_INSTANCE_PATH": str(instance),
         "BIND": f"127.0.0.1:{port}",
-        "WORKERS": str(WORKERS),
+        "WORKERS": str(options.workers),
+        "THREADS": str(options.threads),
         # No control socket: its default path in $HOME is shared by every server.
         "GUNICORN_CMD_ARGS": (
             f"--access-logformat='{ACCESS_LOG_FORMAT}' --no-control-socket"
@@ -193,11 +244,11 @@ def wait_for_workers(server: LiveServer, process: subprocess.Popen) -> None:
             for pid, statuses in server.served_by("GET", "/healthz").items()
             if 200 in statuses
         ]
-        if len(healthy) >= WORKERS:
+        if len(healthy) >= server.workers:
             return
         time.sleep(0.05)
     pytest.fail(
-        f"gunicorn's {WORKERS} workers did not all answer /healthz within "
+        f"gunicorn's {server.workers} workers did not all answer /healthz within "
         f"{START_TIMEOUT:.0f} s:\n{server.log()}"
     )
 

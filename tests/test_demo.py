@@ -2,7 +2,9 @@
 
 from storefront.accounts.models import User
 from storefront.catalog.models import Category, Product, ProductImage
+from storefront.demo import ORDERS
 from storefront.extensions import db
+from storefront.orders.models import Order, OrderState
 from storefront.shops.models import Shop, Visit
 from tests.conftest import login
 
@@ -51,6 +53,9 @@ def test_demo_is_idempotent_and_prints_logins(app, runner, client):
         visits = db.session.scalar(db.select(db.func.count(Visit.id)))
         days = db.session.scalar(db.select(db.func.count(db.distinct(Visit.day))))
         assert visits > 1000 and days >= 90  # months of visits for the charts
+        states = set(db.session.scalars(db.select(Order.state)))
+        assert states == set(OrderState)  # an order in every state
+        assert db.session.scalar(db.select(db.func.count(Order.id))) == len(ORDERS)
     assert any("茶" in n for n in names) and any("tea" in n for n in names)
     assert counts(app)[:3] == loaded[:3]
 

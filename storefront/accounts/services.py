@@ -5,7 +5,7 @@ import re
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from storefront.accounts.models import Role, User, new_session_token
 from storefront.database import add_unique
@@ -124,7 +124,3 @@ def change_password(user: User, current: str, new: str) -> None:
     check_password_rules(new)
     user.password_hash = hash_password(new)
     end_sessions(user)
-
-
-def count_users() -> int:
-    return db.session.scalar(select(func.count(User.id)))

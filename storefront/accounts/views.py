@@ -21,7 +21,9 @@ from storefront.htmx import render
 
 @login_manager.user_loader
 def load_user(session_token: str) -> User | None:
-    return db.session.scalar(db.select(User).filter_by(session_token=session_token))
+    return db.session.scalar(
+        db.select(User).filter_by(session_token=session_token, active=True)
+    )
 
 
 def safe_next(target: str | None) -> str | None:
@@ -46,10 +48,9 @@ def home_for(user: User) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
 def login():
-    """Sign in with email and password; rate-limited per client address.
-
-    A wrong email or password re-renders the form with one message (422) that does
-    not say which of the two was wrong.
+    """Sign in with an email or mobile number and the password; rate-limited per
+    client address. A wrong login or password re-renders the form with one
+    message (422) that does not say which of the two was wrong.
     """
     if current_user.is_authenticated:
         return redirect(home_for(current_user))

@@ -1,10 +1,18 @@
-"""Operator forms for sellers and run-time settings."""
+"""Operator forms for sellers, orders and run-time settings."""
 
+import re
+from collections.abc import Mapping
+
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, StringField
-from wtforms.validators import AnyOf, InputRequired, Length
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField, SelectMultipleField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import AnyOf, InputRequired, Length, StopValidation
 
+from storefront.forms import MoneyField
+from storefront.orders.models import Order, PaymentMethod
 from storefront.settings import get_setting
 from storefront.shops.models import ShopStatus
 
@@ -48,15 +56,111 @@ class RecruiterForm(FlaskForm):
     )
 
 
+def stripped(text: str | None) -> str:
+    return (text or "").strip()
+
+
+class ShipForm(FlaskForm):
+    """Hand an order to the carrier (the service insists on a tracking number)."""
+
+    carrier = StringField(
+        _l("Carrier"),
+        filters=[stripped],
+        validators=[Length(max=40)],
+        description=_l("Such as SF Express or ZTO."),
+    )
+    tracking_number = StringField(
+        _l("Tracking number"), filters=[stripped], validators=[Length(max=60)]
+    )
+
+
+class CancelForm(FlaskForm):
+    """Cancel an unpaid order, optionally saying why (kept in its history)."""
+
+    reason = StringField(_l("Reason"), filters=[stripped], validators=[Length(max=200)])
+
+
+#: A refund form's quantity field: ``line-<order line id>``.
+REFUND_LINE_FIELD = re.compile(r"line-([0-9]{1,18})")
+
+
+def refund_quantities(formdata: Mapping[str, str], order: Order) -> dict[int, int]:
+    """Order line id → how many to refund, from the ``line-<id>`` fields of the
+    refund form (empty means none). Whether that many are left, and whether the
+    line belongs to ``order``, is the refund service's to judge.
+
+    Raises ``ValueError`` with a message for a quantity that is not a whole
+    number from 0 up.
+    """
+    names = {line.id: line.name for line in order.lines}
+    quantities: dict[int, int] = {}
+    for key in formdata:
+        match = REFUND_LINE_FIELD.fullmatch(key)
+        if match is None:
+            continue
+        line_id, text = int(match[1]), stripped(formdata.get(key))
+        if not text:
+            continue
+        if not re.fullmatch(r"[0-9]+", text):
+            raise ValueError(
+                _(
+                    "Enter how many of %(name)s to refund as a whole number from 0 up.",
+                    name=names.get(line_id, _("that item")),
+                )
+            )
+        # Past nine digits it is more than any line holds: the service says so.
+        quantities[line_id] = int(text) if len(text) <= 9 else 10**9
+    return quantities
+
+
+def required_if_sent(message):
+    """Like ``InputRequired``, but a field the request left out entirely is
+    skipped (``SettingsForm`` keeps that setting as it is)."""
+
+    def check(form, field) -> None:
+        if not field.raw_data or field.process_errors:
+            raise StopValidation()  # nothing to add: absent, or already explained
+        if field.data is None:
+            raise StopValidation(message)
+
+    return check
+
+
+class PaymentMethodsField(SelectMultipleField):
+    """Checkboxes, one per payment method. The page sends an empty value with
+    them, so "none ticked" still reaches the server (and is refused) instead of
+    looking like a form without this field."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata([value for value in valuelist if value])
+        # Stored in a fixed order, whatever order the boxes came in.
+        order = [method.value for method in PaymentMethod]
+        self.data = sorted(set(self.data), key=lambda v: (order + [v]).index(v))
+
+    def pre_validate(self, form) -> None:
+        if self.raw_data and not self.data:
+            raise StopValidation(_l("Offer at least one payment method."))
+        super().pre_validate(form)
+
+
 class SettingsForm(FlaskForm):
     """The operator's run-time settings.
 
     Each field saves the setting ``SETTINGS`` names for it; to add a setting, add
     it to ``storefront.settings.RUNTIME_SETTINGS``, add a field here and map it.
+    A field the request does not carry at all (a page loaded before the setting
+    existed) keeps its setting; checkboxes are always read, since a browser sends
+    nothing for an unticked box.
     """
 
     #: Form field name → run-time setting name.
-    SETTINGS = {"signup_approval": "SIGNUP_APPROVAL"}
+    SETTINGS = {
+        "signup_approval": "SIGNUP_APPROVAL",
+        "shipping_fee": "SHIPPING_FEE",
+        "free_shipping_over": "FREE_SHIPPING_OVER",
+        "payment_methods": "PAYMENT_METHODS",
+        "payment_instructions": "PAYMENT_INSTRUCTIONS",
+    }
 
     signup_approval = BooleanField(
         _l("New sellers need my approval"),
@@ -65,6 +169,39 @@ class SettingsForm(FlaskForm):
             "when off, it opens at once."
         ),
     )
+    shipping_fee = MoneyField(
+        _l("Shipping fee"),
+        validators=[required_if_sent(_l("Enter the shipping fee (0 for none)."))],
+        description=_l("Added to every order below the free-shipping amount."),
+    )
+    free_shipping_over = MoneyField(
+        _l("Free shipping from"),
+        validators=[required_if_sent(_l("Enter the order amount that ships free."))],
+        description=_l("Orders of at least this much ship free; 0 ships all free."),
+    )
+    payment_methods = PaymentMethodsField(
+        _l("Payment methods"),
+        choices=[
+            SelectChoice(PaymentMethod.TRANSFER.value, _l("Pay by transfer")),
+            SelectChoice(PaymentMethod.COD.value, _l("Cash on delivery")),
+        ],
+        invalid_choice_message=_l("Choose transfer, cash on delivery or both."),
+    )
+    payment_instructions = TextAreaField(
+        _l("Payment instructions"),
+        validators=[Length(max=1000)],
+        filters=[lambda text: text.strip() if text else ""],
+        description=_l(
+            "What a customer paying by transfer is told: your account, "
+            "the name on it, what to write in the message."
+        ),
+    )
+
+    @property
+    def payment_qr(self) -> str:
+        """The payment QR image's file name ("" for none), shown on the page
+        beside this form and changed by ``PaymentQRForm``."""
+        return get_setting("PAYMENT_QR")
 
     @classmethod
     def current(cls) -> "SettingsForm":
@@ -73,5 +210,20 @@ class SettingsForm(FlaskForm):
         return cls(formdata=None, data=data)
 
     def setting_values(self) -> dict:
-        """Setting name → the submitted value, for ``set_setting``."""
-        return {name: self[field].data for field, name in self.SETTINGS.items()}
+        """Setting name → the submitted value, for ``set_setting``; settings
+        whose field the request left out are not included."""
+        return {
+            name: self[field].data
+            for field, name in self.SETTINGS.items()
+            if self[field].type == "BooleanField" or self[field].raw_data
+        }
+
+
+class PaymentQRForm(FlaskForm):
+    """The QR code customers paying by transfer scan (WeChat Pay, Alipay…)."""
+
+    qr = FileField(
+        _l("Payment QR code"),
+        validators=[FileRequired(_l("Choose a picture of your payment QR code."))],
+        description=_l("Shown to customers who pay by transfer."),
+    )

@@ -15,6 +15,7 @@ from storefront.catalog.forms import (
     RenameCategoryForm,
 )
 from storefront.catalog.models import Category, Product, ProductImage
+from storefront.database import MAX_ID
 from storefront.errors import DomainError
 from storefront.extensions import db, login_manager
 from storefront.htmx import is_partial, render
@@ -41,8 +42,8 @@ def category_choices(form) -> None:
 
 @bp.get("/")
 def index():
-    """The back office's first screen (the product list, for now)."""
-    return redirect(url_for("admin.products"))
+    """The back office's first screen: the order queue (what needs doing)."""
+    return redirect(url_for("admin.orders"))
 
 
 @bp.get("/products")
@@ -53,6 +54,8 @@ def products():
     if status not in STATUS_FILTERS:
         abort(400)
     category_id = request.args.get("c", type=int)
+    if category_id is not None and not 0 < category_id <= MAX_ID:
+        abort(400)
     page = db.paginate(
         catalog.product_search(
             request.args.get("q", ""), category_id, STATUS_FILTERS[status]

@@ -37,13 +37,16 @@ class ProductForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
     slug = StringField(
         _l("Web address"),
+        default="",
         validators=[Optional(), Length(max=60)],
         description=_l(
             "Lower-case letters, digits and hyphens. "
             "Leave empty to make one from the name."
         ),
     )
-    description = TextAreaField(_l("Description"), validators=[Length(max=5000)])
+    description = TextAreaField(
+        _l("Description"), default="", validators=[Length(max=5000)]
+    )
     price = price_field()
     compare_at_price = MoneyField(
         _l("Original price"),
@@ -92,7 +95,9 @@ class ImageForm(FlaskForm):
 
 class CategoryForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=60)])
-    slug = StringField(_l("Web address"), validators=[Optional(), Length(max=60)])
+    slug = StringField(
+        _l("Web address"), default="", validators=[Optional(), Length(max=60)]
+    )
 
 
 class RenameCategoryForm(FlaskForm):

@@ -6,8 +6,6 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from storefront.shops.services import MAX_NOTE
-
 
 class JoinForm(FlaskForm):
     name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=80)])
@@ -37,11 +35,13 @@ class ProfileForm(FlaskForm):
     )
     bio = TextAreaField(
         _l("About you"),
+        default="",
         validators=[Length(max=500)],
         description=_l("A line or two customers see first."),
     )
     contact = StringField(
         _l("Contact"),
+        default="",
         validators=[Length(max=60)],
         description=_l("For example your WeChat ID."),
     )
@@ -54,4 +54,5 @@ class AvatarForm(FlaskForm):
 
 
 class NoteForm(FlaskForm):
-    note = TextAreaField(_l("Your note"), validators=[Length(max=MAX_NOTE)])
+    #: Its length is checked by the service, after line endings are normalised.
+    note = TextAreaField(_l("Your note"), default="")

@@ -50,6 +50,18 @@ class Shop(db.Model):
     def is_open(self) -> bool:
         return self.status is ShopStatus.ACTIVE
 
+    @property
+    def is_pending(self) -> bool:
+        return self.status is ShopStatus.PENDING
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.status is ShopStatus.SUSPENDED
+
+    def owned_by(self, user) -> bool:
+        """Whether ``user`` (maybe anonymous) is this shop's seller."""
+        return bool(user and user.is_authenticated and user.id == self.owner_id)
+
 
 class ShopAlias(db.Model):
     """A slug the shop used before: its links keep working by redirect."""

@@ -6,20 +6,20 @@ import secrets
 import threading
 from collections import OrderedDict
 from datetime import timedelta
-from pathlib import Path
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import Select, case, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, selectinload
 
 from storefront.accounts.models import Role, User
 from storefront.accounts.services import create_user
 from storefront.catalog import images
 from storefront.catalog.models import Product
-from storefront.catalog.services import escape_like, slugify
+from storefront.catalog.services import escape_like, slugify, upload_folder
 from storefront.database import add_unique
 from storefront.errors import DomainError
 from storefront.extensions import db
@@ -102,7 +102,9 @@ def open_shop(owner: User, name: str, recruiter: Shop | None = None) -> Shop:
     if not name.strip():
         raise ShopError(_l("Give your shop a name."))
     pending = get_setting("SIGNUP_APPROVAL")
-    while True:  # another sign-up may take the same free slug at the same moment
+    if db.session.scalar(select(Shop.id).where(Shop.owner_id == owner.id)):
+        raise ShopError(_l("You already have a shop."))
+    for _attempt in range(5):  # another sign-up may take the same free slug
         shop = Shop(
             owner_id=owner.id,
             name=name.strip(),
@@ -111,6 +113,8 @@ def open_shop(owner: User, name: str, recruiter: Shop | None = None) -> Shop:
         )
         if add_unique(shop):
             break
+    else:
+        raise ShopError(_l("Please try again in a moment."))
     if recruiter is not None and recruiter.is_open:
         set_recruiter(shop, recruiter)
     return shop
@@ -218,15 +222,15 @@ def update_profile(shop: Shop, name: str, slug: str, bio: str, contact: str) -> 
     slug = slug.strip().lower()
     if slug != shop.slug:
         check_shop_slug(slug, shop)
-        db.session.execute(delete(ShopAlias).where(ShopAlias.slug == slug))
-        db.session.add(ShopAlias(slug=shop.slug, shop_id=shop.id))
-        shop.slug = slug
+        try:
+            with db.session.begin_nested():  # another shop may claim it meanwhile
+                db.session.execute(delete(ShopAlias).where(ShopAlias.slug == slug))
+                db.session.add(ShopAlias(slug=shop.slug, shop_id=shop.id))
+                shop.slug = slug
+        except IntegrityError:
+            raise ShopError(_l("Another shop already uses this address.")) from None
     shop.name, shop.bio, shop.contact = name.strip(), bio.strip(), contact.strip()
     db.session.flush()
-
-
-def upload_folder() -> Path:
-    return Path(current_app.config["UPLOAD_FOLDER"])
 
 
 def set_avatar(shop: Shop, data: bytes) -> None:
@@ -255,9 +259,11 @@ def add_product(shop: Shop, product: Product) -> ShopProduct:
         if item.product_id == product.id:
             return item
     position = max((i.position for i in shop.items), default=-1) + 1
-    item = ShopProduct(shop=shop, product=product, position=position)
-    db.session.add(item)
-    db.session.flush()
+    item = ShopProduct(shop_id=shop.id, product_id=product.id, position=position)
+    if not add_unique(item):  # a double tap added it a moment ago
+        db.session.expire(shop, ["items"])
+        return next(i for i in shop.items if i.product_id == product.id)
+    db.session.expire(shop, ["items"])
     return item
 
 
@@ -281,7 +287,7 @@ def move_product(item: ShopProduct, step: int) -> None:
 
 def set_note(item: ShopProduct, note: str) -> None:
     """The seller's note: plain text, line breaks kept, at most ``MAX_NOTE``."""
-    note = note.replace("\r\n", "\n").strip()
+    note = (note or "").replace("\r\n", "\n").strip()
     if len(note) > MAX_NOTE:
         raise ShopError(_l("Keep the note under %(n)d characters.", n=MAX_NOTE))
     item.note = note
@@ -395,17 +401,24 @@ def record_visit(shop: Shop, product: Product | None, visitor: str) -> None:
         connection.execute(statement)
 
 
-def attributed_shop(referral_cookie: str | None, phone: str | None) -> Shop | None:
+def attributed_shop(
+    referral_cookie: str | None, phone: str | None, buyer: User | None = None
+) -> Shop | None:
     """The shop an order belongs to: the referral cookie's shop if valid, else
     the shop the customer's phone is bound to, else None (a house sale). A shop
-    never gets its own seller's purchases."""
+    never gets its own seller's purchases, recognised by phone or by the signed-in
+    ``buyer``."""
     phone = normalise_phone(phone) if phone else None
     candidates = [referring_shop(referral_cookie)]
     if phone and current_app.config["BINDING_POLICY"] != "off":
         candidates.append(bound_shop(phone))
     for shop in candidates:
-        own = phone is not None and shop is not None and shop.owner.phone == phone
-        if shop is not None and shop.is_open and not own:
+        if shop is None or not shop.is_open:
+            continue
+        own = (phone is not None and shop.owner.phone == phone) or (
+            buyer is not None and shop.owner_id == buyer.id
+        )
+        if not own:
             return shop
     return None
 
@@ -422,7 +435,7 @@ def bind_customer(phone: str, shop: Shop) -> None:
     the binding policy says (first-bind keeps an unexpired binding; override
     rebinds; off does nothing)."""
     policy = current_app.config["BINDING_POLICY"]
-    if policy == "off":
+    if policy == "off" or not shop.is_open:
         return
     phone = normalise_phone(phone)
     binding = db.session.get(CustomerBinding, phone)
@@ -437,9 +450,3 @@ def bind_customer(phone: str, shop: Shop) -> None:
     binding.expires_at = now + timedelta(days=current_app.config["BINDING_DAYS"])
     db.session.add(binding)
     db.session.flush()
-
-
-def count_visits(shop: Shop) -> int:
-    return db.session.scalar(
-        select(func.count(Visit.id)).where(Visit.shop_id == shop.id)
-    )

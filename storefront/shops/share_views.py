@@ -5,7 +5,7 @@ page on a plain GET, only the panel for htmx) and ``…/poster.png``. Shops that
 not open have nothing to share: their addresses are a 404 here.
 """
 
-from flask import Response, abort, redirect, request, url_for
+from flask import Response, request, url_for
 from sqlalchemy import select
 
 from storefront.catalog.models import Product
@@ -13,21 +13,10 @@ from storefront.extensions import db, limiter
 from storefront.htmx import render
 from storefront.shops import bp, services, sharing
 from storefront.shops.models import Shop, ShopProduct
+from storefront.shops.views import load_shop
 
 #: Posters cost real CPU to draw; a person needs a handful, not hundreds.
 POSTER_RATE_LIMIT = "30 per minute"
-
-
-def open_shop_at(slug: str) -> Shop:
-    """The open shop at ``slug``; an old slug redirects (301) to the same address
-    under the new one; unknown, pending or suspended is a 404."""
-    shop, old = services.find_shop(slug)
-    if shop is None or not shop.is_open:
-        abort(404)
-    if old:
-        args = {**request.view_args, **request.args.to_dict(), "slug": shop.slug}
-        abort(redirect(url_for(request.endpoint, **args), 301))
-    return shop
 
 
 def picked_product(shop: Shop, product_slug: str) -> Product:
@@ -82,7 +71,7 @@ def poster(shop: Shop | None, product: Product | None, name: str) -> Response:
 def shop_share(slug: str):
     """Share a shop page: its link, QR code and poster. 404 unless the shop is
     open; an old slug redirects."""
-    shop = open_shop_at(slug)
+    shop = load_shop(slug, open_only=True)
     return panel(shop, None, url_for("shops.shop_poster", slug=shop.slug))
 
 
@@ -90,7 +79,7 @@ def shop_share(slug: str):
 def shop_product_share(slug: str, product_slug: str):
     """Share a product as this seller shows it. 404 unless the shop is open and
     picked the product; an old slug redirects."""
-    shop = open_shop_at(slug)
+    shop = load_shop(slug, open_only=True)
     product = picked_product(shop, product_slug)
     poster_url = url_for(
         "shops.shop_product_poster", slug=shop.slug, product_slug=product.slug
@@ -111,7 +100,7 @@ def product_share(product_slug: str):
 @limiter.limit(POSTER_RATE_LIMIT)
 def shop_poster(slug: str):
     """The shop's share poster (PNG download). 404 unless the shop is open."""
-    shop = open_shop_at(slug)
+    shop = load_shop(slug, open_only=True)
     return poster(shop, None, shop.slug)
 
 
@@ -119,7 +108,7 @@ def shop_poster(slug: str):
 @limiter.limit(POSTER_RATE_LIMIT)
 def shop_product_poster(slug: str, product_slug: str):
     """A poster of a product the shop picked (PNG download), else a 404."""
-    shop = open_shop_at(slug)
+    shop = load_shop(slug, open_only=True)
     product = picked_product(shop, product_slug)
     return poster(shop, product, f"{shop.slug}-{product.slug}")
 

@@ -26,6 +26,7 @@ from storefront.htmx import is_partial, render
 from storefront.shops import bp, services
 from storefront.shops.forms import AvatarForm, JoinForm, NoteForm, ProfileForm
 from storefront.shops.models import Shop, ShopProduct
+from storefront.templating import url_with
 
 VISITOR_COOKIE = "vid"
 VISITOR_ID = re.compile(r"^[A-Za-z0-9_-]{16,32}$")
@@ -55,14 +56,12 @@ def referral_link():
 def attribute_visit(shop: Shop, product: Product | None = None) -> None:
     """Set the referral cookie for ``shop`` (unless first-click holds another) and
     count the visit, except for bots and the seller looking at their own shop."""
-    if not shop.is_open:
-        return
+    if not shop.is_open or shop.owned_by(current_user):
+        return  # a seller neither credits nor counts their own visits
     if not services.keeps_referral(request.cookies.get(services.REFERRAL_COOKIE), shop):
         g.referral_shop = shop
-    own = current_user.is_authenticated and current_user.id == shop.owner_id
-    if own or services.is_bot(request.user_agent.string):
-        return
-    services.record_visit(shop, product, visitor_id())
+    if not services.is_bot(request.user_agent.string):
+        services.record_visit(shop, product, visitor_id())
 
 
 def visitor_id() -> str:
@@ -90,20 +89,15 @@ def attribution_cookies(response):
 # Public shop pages
 
 
-def load_shop(slug: str) -> Shop:
+def load_shop(slug: str, open_only: bool = False) -> Shop:
     """The shop at ``slug``; an old slug redirects (301) to the same page under the
-    new one; unknown is a 404."""
+    new one; unknown (or, with ``open_only``, not open) is a 404."""
     shop, old = services.find_shop(slug)
-    if shop is None:
+    if shop is None or (open_only and not shop.is_open):
         abort(404)
     if old:
-        args = {**request.view_args, **request.args.to_dict(), "slug": shop.slug}
-        abort(redirect(url_for(request.endpoint, **args), 301))
+        abort(redirect(url_with(slug=shop.slug), 301))
     return shop
-
-
-def viewer_owns(shop: Shop) -> bool:
-    return current_user.is_authenticated and current_user.id == shop.owner_id
 
 
 @bp.get("/s/<slug>")
@@ -115,7 +109,7 @@ def shop(slug: str):
     """
     shop = load_shop(slug)
     attribute_visit(shop)
-    show = shop.is_open or viewer_owns(shop)
+    show = shop.is_open or shop.owned_by(current_user)
     return render(
         "shops/shop.html", shop=shop, items=services.shop_items(shop) if show else []
     )
@@ -127,6 +121,9 @@ def shop_product(slug: str, product_slug: str):
     has since dropped still shows (the link lives on in chats), without a note."""
     shop = load_shop(slug)
     product = db.first_or_404(select(Product).filter_by(slug=product_slug))
+    if not (shop.is_open or shop.owned_by(current_user)):
+        # A shop that is not open shows nothing of its own: the plain product.
+        return render("catalog/product.html", product=product)
     attribute_visit(shop, product)
     item = db.session.scalar(
         select(ShopProduct).filter_by(shop_id=shop.id, product_id=product.id)
@@ -214,7 +211,6 @@ def curation_page(status: int = 200, error: str | None = None):
         error=error,
         shop=g.shop,
         items=services.shop_items(g.shop),
-        note_form=NoteForm(formdata=None),
     )
 
 
@@ -272,23 +268,25 @@ def toggle_featured(item_id: int):
 def save_note(item_id: int):
     """Save the seller's note on a product; answers with that product's row."""
     item = own_item(item_id)
-    form = NoteForm()
-    status = 200
-    if form.validate_on_submit():
-        services.set_note(item, form.note.data)
-        db.session.commit()
-        if not is_partial():
-            flash(_("Note saved."))
-            return redirect(url_for("shops.me"))
-        form = NoteForm(formdata=None)
+    note = NoteForm().note.data
+    error = None
+    try:
+        services.set_note(item, note)
+    except DomainError as refused:
+        db.session.rollback()
+        error = str(refused)
     else:
-        status = 422
+        db.session.commit()
+    if not is_partial():
+        flash(error or _("Note saved."), "error" if error else "message")
+        return redirect(url_for("shops.me"))
     return render(
         "shops/_item.html",
-        status=status,
+        status=422 if error else 200,
         item=item,
-        note_form=form,
-        saved=status == 200,
+        note=note if error else item.note,
+        note_error=error,
+        saved=not error,
     )
 
 

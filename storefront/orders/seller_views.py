@@ -1,0 +1,40 @@
+"""The seller's orders at /me/orders: what their shop brought in, without the
+customers' full contact details (the operator ships; the seller only needs to
+recognise a friend)."""
+
+from flask import g
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from storefront.extensions import db
+from storefront.htmx import render
+from storefront.orders import bp
+from storefront.orders.models import Order
+from storefront.orders.services import STATE_LABELS
+from storefront.phones import masked
+from storefront.shops.views import seller_required
+
+SELLER_ORDERS_PAGE_SIZE = 30
+
+
+@bp.get("/me/orders")
+@seller_required
+def seller_orders():
+    """The orders credited to the signed-in seller's shop, newest first, 30 a
+    page (``page``); htmx asks for the next page's rows only. Anonymous
+    visitors are sent to sign in; an account without a shop gets a 403."""
+    statement = (
+        select(Order)
+        .where(Order.shop_id == g.shop.id)
+        .options(selectinload(Order.lines))
+        .order_by(Order.created_at.desc(), Order.id.desc())
+    )
+    page = db.paginate(statement, per_page=SELLER_ORDERS_PAGE_SIZE, count=True)
+    return render(
+        "orders/seller_orders.html",
+        "order_rows",
+        page=page,
+        shop=g.shop,
+        state_labels=STATE_LABELS,
+        masked=masked,
+    )
