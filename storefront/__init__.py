@@ -51,14 +51,17 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.url_map.converters["int"] = IdConverter
 
     init_extensions(app)
+    # Error pages first: their guard against malformed input must run before
+    # any blueprint's request hooks.
+    from storefront.errors import register_error_pages
+
+    register_error_pages(app)
     register_blueprints(app)
 
     from storefront.cli import register_commands
-    from storefront.errors import register_error_pages
     from storefront.templating import register_template_helpers
 
     register_commands(app)
-    register_error_pages(app)
     register_template_helpers(app)
     return app
 
