@@ -75,7 +75,7 @@ def test_list_shows_every_shop_with_waiting_ones_first(app, as_operator, shops):
     assert page.index("Nut House") < page.index("Mei&#39;s Tea")
     assert page.index("Nut House") < page.index("Old Books")
     assert "1 shop waiting for approval" in page and "3 shops" in page
-    assert 'href="/s/meis-tea"' in page or 'href="/s/mei-s-tea"' in page
+    assert 'href="/s/mei-s-tea"' in page
     assert "Mei Lin" in page and "mei@example.com" in page
     assert "Waiting for approval" in page and "Suspended" in page
     assert '<a href="/admin/sellers" aria-current="page">' in page
