@@ -1,6 +1,7 @@
 """Order rules: the cart's prices, placing an order with its stock, and every
 change of state afterwards, in one transition function."""
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,7 +24,7 @@ from storefront.orders.models import (
     OrderState,
     PaymentMethod,
 )
-from storefront.phones import normalise_phone
+from storefront.phones import PhoneError, normalise_phone
 from storefront.settings import get_setting
 from storefront.shops.models import Shop
 from storefront.shops.services import bind_customer
@@ -41,6 +42,12 @@ TRANSITIONS: dict[OrderState, set[OrderState]] = {
 }
 #: States in which money has been received and may be refunded.
 REFUNDABLE = {S.PAID, S.SHIPPED, S.COMPLETED}
+
+
+#: Most different products one cart holds: the session cookie must stay small.
+MAX_CART_LINES = 50
+#: An order number as printed (``261122-48392``) or typed without the hyphen.
+ORDER_NUMBER = re.compile(r"^(\d{6})-?(\d{5})$")
 
 
 class OrderError(DomainError):
@@ -101,6 +108,31 @@ def price_cart(quantities: dict[int, int]) -> Cart:
     ]
     subtotal = sum(line.amount for line in lines)
     return Cart(lines, subtotal, shipping_for(subtotal))
+
+
+def cart_refusal(
+    product: Product, wanted: int, quantities: dict[int, int], in_cart: int = 0
+) -> str | None:
+    """Why the cart may not hold ``wanted`` of ``product`` in all, or None.
+    ``in_cart`` says how many of those it holds already, for the message."""
+    if product.id not in quantities and len(quantities) >= MAX_CART_LINES:
+        return _l("Your cart is full. Please check out or remove something first.")
+    if wanted > current_app.config["MAX_QUANTITY"]:
+        return _l(
+            "At most %(n)d of one product per order.",
+            n=current_app.config["MAX_QUANTITY"],
+        )
+    if product.stock <= 0:
+        return _l("Sorry, %(name)s is sold out.", name=product.name)
+    if wanted > product.stock:
+        if in_cart:
+            return _l(
+                "Only %(n)d left, and %(in_cart)d are in your cart already.",
+                n=product.stock,
+                in_cart=in_cart,
+            )
+        return _l("Only %(n)d left.", n=product.stock)
+    return None
 
 
 # Placing an order
@@ -185,6 +217,19 @@ def place_order(
         bind_customer(phone, shop)
     db.session.flush()
     return order
+
+
+def find_order(number: str, phone: str) -> Order | None:
+    """The order with this number placed with this mobile number, or None."""
+    match = ORDER_NUMBER.match(number.replace(" ", ""))
+    try:
+        phone = normalise_phone(phone)
+    except PhoneError:
+        return None
+    if match is None:
+        return None
+    number = f"{match[1]}-{match[2]}"
+    return db.session.scalar(select(Order).filter_by(number=number, phone=phone))
 
 
 def order_by_key(checkout_key: str) -> Order | None:

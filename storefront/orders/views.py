@@ -5,7 +5,6 @@ Prices are never kept there: every page prices the cart afresh with
 ``price_cart``, so a price the operator changes shows at once.
 """
 
-import re
 import secrets
 
 from flask import (
@@ -39,20 +38,16 @@ from storefront.orders.services import (
     Cart,
     Customer,
     SoldOut,
+    cart_refusal,
+    find_order,
     order_by_key,
     place_order,
     price_cart,
 )
-from storefront.phones import PhoneError, masked, normalise_phone
+from storefront.phones import masked
 from storefront.settings import get_setting
 from storefront.shops.models import Shop
 from storefront.shops.services import REFERRAL_COOKIE, attributed_shop
-
-#: Most different products one cart holds: the session cookie must stay small.
-MAX_CART_LINES = 50
-#: An order number as printed (``261122-48392``) or typed without the hyphen.
-ORDER_NUMBER = re.compile(r"^(\d{6})-?(\d{5})$")
-
 
 # The cart in the session
 
@@ -103,31 +98,6 @@ def current_cart() -> tuple[Cart, list[str]]:
         ]
         save_cart({pid: n for pid, n in quantities.items() if pid in kept})
     return cart, notices
-
-
-def refusal(
-    product: Product, wanted: int, quantities: dict[int, int], in_cart: int = 0
-) -> str | None:
-    """Why the cart may not hold ``wanted`` of ``product`` in all, or None.
-    ``in_cart`` says how many of those it holds already, for the message."""
-    if product.id not in quantities and len(quantities) >= MAX_CART_LINES:
-        return _("Your cart is full. Please check out or remove something first.")
-    if wanted > current_app.config["MAX_QUANTITY"]:
-        return _(
-            "At most %(n)d of one product per order.",
-            n=current_app.config["MAX_QUANTITY"],
-        )
-    if product.stock <= 0:
-        return _("Sorry, %(name)s is sold out.", name=product.name)
-    if wanted > product.stock:
-        if in_cart:
-            return _(
-                "Only %(n)d left, and %(in_cart)d are in your cart already.",
-                n=product.stock,
-                in_cart=in_cart,
-            )
-        return _("Only %(n)d left.", n=product.stock)
-    return None
 
 
 def on_sale(product_id: int | None) -> Product:
@@ -208,7 +178,7 @@ def add_to_cart():
     quantities = cart_quantities()
     if form.validate():
         wanted = quantities.get(product.id, 0) + form.quantity.data
-        error = refusal(product, wanted, quantities, quantities.get(product.id, 0))
+        error = cart_refusal(product, wanted, quantities, quantities.get(product.id, 0))
     else:
         error = first_error(form)
     if error:
@@ -247,7 +217,7 @@ def update_cart():
         quantities.pop(form.product_id.data, None)
     else:
         product = on_sale(form.product_id.data)
-        if error := refusal(product, form.quantity.data, quantities):
+        if error := cart_refusal(product, form.quantity.data, quantities):
             return cart_page(422, error, product.id)
         quantities[product.id] = form.quantity.data
     save_cart(quantities)
@@ -398,19 +368,6 @@ def order(number: str, token: str):
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["X-Robots-Tag"] = "noindex"
     return response
-
-
-def find_order(number: str, phone: str) -> Order | None:
-    """The order with this number placed with this mobile number, or None."""
-    match = ORDER_NUMBER.match(number.replace(" ", ""))
-    try:
-        phone = normalise_phone(phone)
-    except PhoneError:
-        return None
-    if match is None:
-        return None
-    number = f"{match[1]}-{match[2]}"
-    return db.session.scalar(select(Order).filter_by(number=number, phone=phone))
 
 
 @bp.route("/o/lookup", methods=["GET", "POST"])

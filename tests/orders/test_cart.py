@@ -258,7 +258,7 @@ def test_cart_posts_need_the_csrf_token(client, tea, url, data):
 
 
 def test_a_full_cart_takes_no_new_products(client, monkeypatch, tea, nuts):
-    monkeypatch.setattr("storefront.orders.views.MAX_CART_LINES", 1)
+    monkeypatch.setattr("storefront.orders.services.MAX_CART_LINES", 1)
     add(client, tea)
     response = add(client, nuts)
     assert response.status_code == 422
