@@ -6,20 +6,6 @@ from tests import factories
 from tests.orders import EN, PHONE_UA, add, cart_of, change
 
 
-@pytest.fixture
-def tea(app) -> int:
-    """Green tea at ¥12.50, 10 in stock; returns its id."""
-    with app.app_context():
-        return factories.product(name="Green tea", slug="green-tea").id
-
-
-@pytest.fixture
-def nuts(app) -> int:
-    """Walnuts at ¥30.00, 3 in stock."""
-    with app.app_context():
-        return factories.product(name="Walnuts", slug="walnuts", price=3000, stock=3).id
-
-
 def test_the_product_page_offers_add_to_cart_while_available(app, client, tea):
     page = client.get("/p/green-tea", headers=EN).get_data(as_text=True)
     assert 'action="/cart/add"' in page and f'value="{tea}"' in page

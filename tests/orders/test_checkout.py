@@ -24,20 +24,6 @@ from tests.orders import (
 ORDER_PAGE = re.compile(r"^/o/(\d{6}-\d{5})/([A-Za-z0-9_-]{20,})$")
 
 
-@pytest.fixture
-def tea(app) -> int:
-    """Green tea at ¥12.50, 10 in stock."""
-    with app.app_context():
-        return factories.product(name="Green tea", slug="green-tea").id
-
-
-@pytest.fixture
-def nuts(app) -> int:
-    """Walnuts at ¥30.00, 3 in stock."""
-    with app.app_context():
-        return factories.product(name="Walnuts", slug="walnuts", price=3000, stock=3).id
-
-
 def test_an_empty_cart_goes_back_to_the_cart(client):
     response = client.get("/checkout", headers=EN)
     assert response.status_code == 302 and response.headers["Location"] == "/cart"
