@@ -16,6 +16,13 @@ from tests import factories
 from tests.live_server import live_server  # noqa: F401
 
 TEST_DATABASE_URL = os.environ.get("STOREFRONT_TEST_DATABASE_URL", "")
+#: Request headers: an English page, and a phone's browser (whose shop visits
+#: count and set the referral cookie).
+EN = {"Accept-Language": "en"}
+PHONE_UA = {
+    "User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile",
+    "Accept-Language": "en",
+}
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 

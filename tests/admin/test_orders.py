@@ -15,9 +15,8 @@ from storefront.settings import Setting, get_setting
 from storefront.shops.models import Shop
 from tests import factories
 from tests.admin.test_views import admin_urls
-from tests.conftest import login
+from tests.conftest import EN, login
 
-EN = {"Accept-Language": "en"}
 CUSTOMER = Customer("Wang Fang", "13800138000", "1 West Lake Road, Hangzhou", "Ring")
 
 

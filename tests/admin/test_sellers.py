@@ -12,8 +12,7 @@ from storefront.shops.models import Shop, ShopStatus
 from storefront.shops.services import open_shop, set_recruiter
 from tests import factories
 from tests.admin.test_views import admin_urls
-
-EN = {"Accept-Language": "en"}
+from tests.conftest import EN
 
 
 def make_shop(app, name: str, email: str, seller: str = "Someone", **fields) -> int:

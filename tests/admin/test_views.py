@@ -7,8 +7,8 @@ import pytest
 from storefront.catalog.models import Category, Product, ProductImage
 from storefront.extensions import db
 from tests import factories
+from tests.conftest import EN
 
-EN = {"Accept-Language": "en"}
 GOOD = {
     "name": "Green tea",
     "slug": "",

@@ -5,8 +5,7 @@ import re
 from storefront.catalog import services as catalog
 from storefront.extensions import db
 from tests import factories
-
-EN = {"Accept-Language": "en"}
+from tests.conftest import EN
 
 
 def test_house_shop_lists_products_on_sale_only(app, client):

@@ -5,13 +5,8 @@ from sqlalchemy import func, select
 from storefront.catalog.models import Product
 from storefront.extensions import db
 from storefront.orders.models import Order
+from tests.conftest import EN, PHONE_UA  # noqa: F401
 
-EN = {"Accept-Language": "en"}
-#: A phone's browser, so shop visits count and set the referral cookie.
-PHONE_UA = {
-    "User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile",
-    "Accept-Language": "en",
-}
 CUSTOMER = {
     "name": "Wang Fang",
     "phone": "139 1234 5678",

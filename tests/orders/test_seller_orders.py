@@ -10,9 +10,8 @@ from storefront.orders.models import Order, PaymentMethod
 from storefront.orders.services import Customer, mark_paid, place_order, refund
 from storefront.shops.models import Shop
 from tests import factories
-from tests.conftest import login
+from tests.conftest import EN, login
 
-EN = {"Accept-Language": "en"}
 FRIEND = Customer("Wang Fang", "138 1234 5678", "8 Secret Lane, Room 301")
 STRANGER = Customer("Zhou Min", "139 8765 4321", "9 Other Street")
 

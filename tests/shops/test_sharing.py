@@ -18,9 +18,8 @@ from storefront.extensions import db
 from storefront.shops import services, sharing
 from storefront.shops.models import Shop, ShopStatus
 from tests import factories
-from tests.conftest import require
+from tests.conftest import EN, require
 
-EN = {"Accept-Language": "en"}
 SHOP_URL = "http://localhost/s/mei-tea"
 SHOP_TEA_URL = "http://localhost/s/mei-tea/p/green-tea"
 HOUSE_TEA_URL = "http://localhost/p/green-tea"

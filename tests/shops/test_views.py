@@ -11,14 +11,9 @@ from storefront.extensions import db
 from storefront.shops import services
 from storefront.shops.models import Shop, ShopProduct, ShopStatus, Visit
 from tests import factories
-from tests.conftest import login
+from tests.conftest import EN, PHONE_UA, login
 from tests.factories import PASSWORD
 
-EN = {"Accept-Language": "en"}
-PHONE_UA = {
-    "User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile",
-    "Accept-Language": "en",
-}
 JOIN = {
     "name": "Li Mei",
     "login": "138 0013 8000",
