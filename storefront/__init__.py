@@ -114,8 +114,19 @@ def sign_in_again():
 
 
 def register_blueprints(app: Flask) -> None:
-    from storefront import accounts, admin, catalog, orders, shops, site
+    from storefront import accounts, admin, catalog, ledger, orders, shops, site
+    from storefront.ledger.services import on_order_event
+    from storefront.orders import events
 
-    blueprints = (site.bp, accounts.bp, catalog.bp, shops.bp, orders.bp, admin.bp)
+    blueprints = (
+        site.bp,
+        accounts.bp,
+        catalog.bp,
+        shops.bp,
+        orders.bp,
+        ledger.bp,
+        admin.bp,
+    )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
+    events.subscribe(on_order_event)

@@ -53,16 +53,41 @@ def demo(if_empty: bool, base_url: str) -> None:
 @click.command("sweep")
 @with_appcontext
 def sweep() -> None:
-    """Cancel unpaid orders past their time and return their stock. Safe to run
+    """Cancel unpaid orders past their time (returning their stock) and make
+    commission available once the after-sale window has passed. Safe to run
     every minute from cron or a systemd timer."""
+    from storefront.ledger.services import settle_due
     from storefront.orders.services import expire_unpaid
 
     expired = expire_unpaid()
     db.session.commit()
+    released = 0
+    while settled := settle_due():  # in batches, each its own transaction
+        released += settled
+        db.session.commit()
     click.echo(f"expired unpaid orders: {expired}")
+    click.echo(f"orders whose commission became available: {released}")
+
+
+@click.command("reconcile")
+@with_appcontext
+def reconcile() -> None:
+    """Check every invariant of the referral ledger; exit 1 listing each
+    problem when any fails."""
+    from storefront.ledger.reconcile import problems, summary
+
+    found = problems()
+    checked = summary()
+    if found:
+        click.echo(f"The ledger does not reconcile ({checked}):", err=True)
+        for problem in found:
+            click.echo(f"- {problem}", err=True)
+        raise SystemExit(1)
+    click.echo(f"The ledger reconciles: {checked}.")
 
 
 def register_commands(app: Flask) -> None:
     app.cli.add_command(create_operator)
     app.cli.add_command(demo)
     app.cli.add_command(sweep)
+    app.cli.add_command(reconcile)

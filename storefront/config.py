@@ -44,8 +44,14 @@ RATELIMIT_STORAGE_URI = "memory://"
 RATELIMIT_HEADERS_ENABLED = True
 LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
 
-#: Default commission rate in basis points (1000 = 10%).
-DEFAULT_COMMISSION_BP = 1000
+#: Commission, changeable in /admin/commissions: the default rate in basis
+#: points (1000 = 10%; a product may have its own), the rate the seller's
+#: recruiter earns on the same sale (0 turns level 2 off), the days after
+#: completion before it can be paid out, and the smallest payout (minor units).
+COMMISSION_BP = 1000
+LEVEL2_COMMISSION_BP = 200
+AFTER_SALE_DAYS = 7
+MINIMUM_PAYOUT = 1000
 
 #: Region assumed for mobile numbers typed without a country code.
 PHONE_REGION = "CN"

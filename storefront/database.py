@@ -3,7 +3,7 @@
 import enum
 from pathlib import Path
 
-from flask import Flask, has_request_context, request
+from flask import Flask, current_app, has_request_context, request
 from sqlalchemy import Enum, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -54,8 +54,19 @@ def configure_sqlite(engine: Engine) -> None:
 
 
 def may_write() -> bool:
-    """True outside requests (commands, tests) and for requests that change data."""
-    return not has_request_context() or request.method in WRITE_METHODS
+    """True outside requests (commands, tests), for requests that change data
+    and for views marked ``writes``."""
+    if not has_request_context() or request.method in WRITE_METHODS:
+        return True
+    view = current_app.view_functions.get(request.endpoint or "")
+    return getattr(view, "writes", False)
+
+
+def writes(view):
+    """Mark a GET view that may write (it settles what has fallen due as it
+    reads), so its SQLite transaction takes the write lock from the start."""
+    view.writes = True
+    return view
 
 
 def str_enum(enum_class: type[enum.StrEnum]) -> Enum:

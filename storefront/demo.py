@@ -16,6 +16,7 @@ from storefront.accounts.services import create_user, find_user
 from storefront.catalog import services as catalog
 from storefront.catalog.models import Category, Product
 from storefront.extensions import db
+from storefront.settings import get_setting
 from storefront.shops import services as shops
 from storefront.shops.models import Shop, Visit
 from storefront.timeutil import utcnow
@@ -149,6 +150,34 @@ ORDERS = [
         ["paid", "shipped", "part-refunded"],
     ),
     ("demo-8", None, "孙强", "13800138008", {"navel-oranges": 1}, "cod", ["paid"]),
+    # Past the after-sale window: commission available, paid out, clawed back.
+    (
+        "demo-9",
+        "mei",
+        "周杰",
+        "13800138009",
+        {"longjing-green-tea": 2, "silk-pillowcase": 1},
+        "transfer",
+        ["paid", "shipped", "completed", "settled", "payout"],
+    ),
+    (
+        "demo-10",
+        "qiang",
+        "吴婷",
+        "13800138010",
+        {"hand-cream": 3, "jasmine-tea": 2},
+        "transfer",
+        ["paid", "shipped", "completed", "settled", "part-refunded"],
+    ),
+    (
+        "demo-11",
+        "sarah",
+        "Lucy Zhang",
+        "13800138011",
+        {"silk-face-mask": 3, "walnut-kernels": 2},
+        "transfer",
+        ["paid", "shipped", "completed", "settled"],
+    ),
 ]
 #: Days of visit history generated for the charts.
 VISIT_DAYS = 120
@@ -596,6 +625,7 @@ def load_visits() -> None:
 
 def load_orders() -> None:
     """Orders in every state, most through the sellers' shops."""
+    from storefront.ledger import services as ledger
     from storefront.orders import services as orders
     from storefront.orders.models import PaymentMethod
 
@@ -625,3 +655,11 @@ def load_orders() -> None:
                 orders.refund_all(order, operator)
             elif step == "part-refunded":
                 orders.refund(order, {order.lines[0].id: 1}, operator)
+            elif step == "settled":  # as the sweep will once the window passes
+                days = get_setting("AFTER_SALE_DAYS")
+                ledger.settle_due(utcnow() + timedelta(days=days, minutes=1))
+            elif step == "payout":
+                available = ledger.balances(shop)[ledger.A.AVAILABLE]
+                ledger.record_payout(
+                    shop, available, "微信支付 WeChat Pay", f"WX{key}", operator, key
+                )

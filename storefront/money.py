@@ -4,7 +4,7 @@ from decimal import Decimal, InvalidOperation
 
 from babel.numbers import get_currency_precision
 from flask import current_app
-from flask_babel import format_currency
+from flask_babel import format_currency, format_percent
 
 #: Largest amount accepted from a form, in major units.
 MAX_AMOUNT = Decimal(10_000_000)
@@ -41,3 +41,8 @@ def to_major(amount: int, code: str) -> Decimal:
 def format_money(amount: int) -> str:
     """Minor units as the shop's currency in the visitor's locale, e.g. ``¥12.50``."""
     return format_currency(to_major(amount, currency()), currency())
+
+
+def format_rate(basis_points: int) -> str:
+    """A rate in basis points as a percentage: ``1250`` → ``12.5%``."""
+    return format_percent(Decimal(basis_points).scaleb(-4), "#,##0.##%")

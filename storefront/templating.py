@@ -6,7 +6,7 @@ from flask import Flask, current_app, request, url_for
 from flask_babel import get_locale
 from markupsafe import Markup, escape
 
-from storefront.money import currency, format_money, to_major
+from storefront.money import currency, format_money, format_rate, to_major
 from storefront.shops.services import AVATAR_WIDTHS
 
 #: Language names shown in the switch, each in its own language.
@@ -67,6 +67,7 @@ def page_url(page: int) -> str:
 
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["money"] = format_money
+    app.jinja_env.filters["rate"] = format_rate
     app.jinja_env.filters["major"] = lambda amount: to_major(amount, currency())
     app.jinja_env.globals["photo"] = photo
     app.jinja_env.globals["page_url"] = page_url

@@ -7,3 +7,4 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 from storefront.admin import sellers  # noqa
 from storefront.admin import views  # noqa: E402, F401
 from storefront.admin import orders  # noqa: E402, F401
+from storefront.admin import ledger  # noqa: E402, F401

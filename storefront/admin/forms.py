@@ -7,11 +7,24 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import AnyOf, InputRequired, Length, StopValidation
+from wtforms.validators import (
+    AnyOf,
+    InputRequired,
+    Length,
+    NumberRange,
+    StopValidation,
+)
 
-from storefront.forms import MoneyField
+from storefront.forms import MoneyField, PercentField
 from storefront.orders.models import Order, PaymentMethod
 from storefront.settings import get_setting
 from storefront.shops.models import ShopStatus
@@ -143,17 +156,38 @@ class PaymentMethodsField(SelectMultipleField):
         super().pre_validate(form)
 
 
-class SettingsForm(FlaskForm):
-    """The operator's run-time settings.
+class RuntimeSettingsForm(FlaskForm):
+    """A form of run-time settings.
 
     Each field saves the setting ``SETTINGS`` names for it; to add a setting, add
-    it to ``storefront.settings.RUNTIME_SETTINGS``, add a field here and map it.
-    A field the request does not carry at all (a page loaded before the setting
+    it to ``storefront.settings.RUNTIME_SETTINGS``, add a field and map it. A
+    field the request does not carry at all (a page loaded before the setting
     existed) keeps its setting; checkboxes are always read, since a browser sends
     nothing for an unticked box.
     """
 
     #: Form field name → run-time setting name.
+    SETTINGS: dict[str, str] = {}
+
+    @classmethod
+    def current(cls):
+        """The form showing the values in force now (not the request's)."""
+        data = {field: get_setting(name) for field, name in cls.SETTINGS.items()}
+        return cls(formdata=None, data=data)
+
+    def setting_values(self) -> dict:
+        """Setting name → the submitted value, for ``set_setting``; settings
+        whose field the request left out are not included."""
+        return {
+            name: self[field].data
+            for field, name in self.SETTINGS.items()
+            if self[field].type == "BooleanField" or self[field].raw_data
+        }
+
+
+class SettingsForm(RuntimeSettingsForm):
+    """The shop's settings: sign-up, shipping and payment."""
+
     SETTINGS = {
         "signup_approval": "SIGNUP_APPROVAL",
         "shipping_fee": "SHIPPING_FEE",
@@ -203,21 +237,6 @@ class SettingsForm(FlaskForm):
         beside this form and changed by ``PaymentQRForm``."""
         return get_setting("PAYMENT_QR")
 
-    @classmethod
-    def current(cls) -> "SettingsForm":
-        """The form showing the values in force now (not the request's)."""
-        data = {field: get_setting(name) for field, name in cls.SETTINGS.items()}
-        return cls(formdata=None, data=data)
-
-    def setting_values(self) -> dict:
-        """Setting name → the submitted value, for ``set_setting``; settings
-        whose field the request left out are not included."""
-        return {
-            name: self[field].data
-            for field, name in self.SETTINGS.items()
-            if self[field].type == "BooleanField" or self[field].raw_data
-        }
-
 
 class PaymentQRForm(FlaskForm):
     """The QR code customers paying by transfer scan (WeChat Pay, Alipay…)."""
@@ -227,3 +246,72 @@ class PaymentQRForm(FlaskForm):
         validators=[FileRequired(_l("Choose a picture of your payment QR code."))],
         description=_l("Shown to customers who pay by transfer."),
     )
+
+
+class CommissionSettingsForm(RuntimeSettingsForm):
+    """What sellers earn and when they can be paid."""
+
+    SETTINGS = {
+        "commission_bp": "COMMISSION_BP",
+        "level2_commission_bp": "LEVEL2_COMMISSION_BP",
+        "after_sale_days": "AFTER_SALE_DAYS",
+        "minimum_payout": "MINIMUM_PAYOUT",
+    }
+
+    commission_bp = PercentField(
+        _l("Commission rate (%)"),
+        validators=[required_if_sent(_l("Enter a percentage from 0 to 100."))],
+        description=_l(
+            "What the seller earns on what the customer paid for a product, "
+            "unless the product has its own rate."
+        ),
+    )
+    level2_commission_bp = PercentField(
+        _l("Recruiter's rate (%)"),
+        validators=[required_if_sent(_l("Enter a percentage from 0 to 100."))],
+        description=_l(
+            "What the seller who recruited them earns on the same sale; "
+            "0 turns it off. Nobody further up earns anything."
+        ),
+    )
+    after_sale_days = IntegerField(
+        _l("After-sale window (days)"),
+        validators=[
+            required_if_sent(_l("Enter a number of days from 0 to 90.")),
+            NumberRange(0, 90, _l("Enter a number of days from 0 to 90.")),
+        ],
+        description=_l(
+            "Commission becomes available this many days after the order is "
+            "completed; a refund before then simply cancels it."
+        ),
+    )
+    minimum_payout = MoneyField(
+        _l("Minimum payout"),
+        validators=[required_if_sent(_l("Enter the smallest payout (0 for any)."))],
+        description=_l("You pay a seller once they have at least this available."),
+    )
+
+
+class PayoutForm(FlaskForm):
+    """A payout the operator made to a seller outside the app."""
+
+    amount = MoneyField(
+        _l("Amount"), validators=[InputRequired(_l("Enter the amount paid."))]
+    )
+    method = StringField(
+        _l("Paid by"),
+        filters=[stripped],
+        validators=[
+            InputRequired(_l("Say how it was paid (at most 40 characters).")),
+            Length(max=40, message=_l("Say how it was paid (at most 40 characters).")),
+        ],
+        description=_l("For example WeChat Pay, Alipay or a bank transfer."),
+    )
+    reference = StringField(
+        _l("Reference"),
+        filters=[stripped],
+        validators=[Length(max=80)],
+        description=_l("The payment's transaction number, so both sides can find it."),
+    )
+    #: One per page load, so a form sent twice records one payout.
+    key = HiddenField(validators=[InputRequired(), Length(max=64)])

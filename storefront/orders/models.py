@@ -7,6 +7,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storefront.accounts.models import User
+from storefront.catalog.models import Product
 from storefront.database import str_enum
 from storefront.extensions import db
 from storefront.shops.models import Shop
@@ -93,6 +94,7 @@ class OrderLine(db.Model):
     refunded_amount: Mapped[int] = mapped_column(default=0)
 
     order: Mapped[Order] = relationship(back_populates="lines")
+    product: Mapped[Product] = relationship()
 
 
 class OrderEvent(db.Model):
