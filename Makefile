@@ -46,8 +46,9 @@ lint: setup
 test-sqlite: setup
 	$(BIN)/pytest
 
+# The ledger's random histories: 1,000 on SQLite, 250 more on PostgreSQL.
 test-postgres: setup
-	$(BIN)/python tests/postgres.py $(BIN)/pytest
+	LEDGER_HISTORIES=250 $(BIN)/python tests/postgres.py $(BIN)/pytest
 
 test: lint test-sqlite test-postgres
 

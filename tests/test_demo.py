@@ -4,6 +4,8 @@ from storefront.accounts.models import User
 from storefront.catalog.models import Category, Product, ProductImage
 from storefront.demo import ORDERS
 from storefront.extensions import db
+from storefront.ledger import services as ledger
+from storefront.ledger.reconcile import problems
 from storefront.orders.models import Order, OrderState
 from storefront.shops.models import Shop, Visit
 from tests.conftest import login
@@ -56,6 +58,15 @@ def test_demo_is_idempotent_and_prints_logins(app, runner, client):
         states = set(db.session.scalars(db.select(Order.state)))
         assert states == set(OrderState)  # an order in every state
         assert db.session.scalar(db.select(db.func.count(Order.id))) == len(ORDERS)
+        # Earnings in every stage, and a ledger that reconciles.
+        owed = {shop.slug: ledger.balances(shop) for shop in shops}
+        assert owed["mei"][ledger.A.PAID_OUT] > 0
+        assert all(o[ledger.A.PENDING] > 0 for o in owed.values())
+        assert all(o[ledger.A.AVAILABLE] > 0 for o in owed.values())
+        assert problems() == []
+        reasons = {ledger.reason(p) for s in shops for p in ledger.earnings_lines(s)}
+        assert "Refund after settlement: clawed back" in reasons
+        assert "Refund: commission reversed" in reasons
     assert any("茶" in n for n in names) and any("tea" in n for n in names)
     assert counts(app)[:3] == loaded[:3]
 
