@@ -32,7 +32,8 @@ from email.message import Message
 from pathlib import Path
 
 import pytest
-from sqlalchemy import MetaData, create_engine, text
+from sqlalchemy import MetaData, Sequence, create_engine, inspect, text
+from sqlalchemy.schema import DropSequence
 
 from storefront.database import database_uri
 
@@ -267,13 +268,17 @@ def stop(process: subprocess.Popen) -> None:
 
 
 def empty_database(database_url: str, instance: Path) -> None:
-    """Drop every table, ``alembic_version`` included, so the next test's
-    ``db.create_all()`` or ``db upgrade`` starts from nothing."""
+    """Drop every table, ``alembic_version`` included, and every sequence, so
+    the next test's ``db.create_all()`` or ``db upgrade`` starts from nothing."""
     engine = create_engine(database_uri(database_url, str(instance)))
     try:
         tables = MetaData()
         tables.reflect(engine)
         tables.drop_all(engine)
+        # Reflection misses sequences no column owns (the ledger's transaction ids).
+        with engine.begin() as connection:
+            for name in inspect(connection).get_sequence_names():
+                connection.execute(DropSequence(Sequence(name)))
     finally:
         engine.dispose()
 

@@ -55,6 +55,8 @@ def test_alias_redirect_keeps_the_query_as_data(client, mei):
         ("get", "/admin/products/3000000000"),
         ("get", "/admin/products?c=3000000000"),
         ("post", f"/admin/sellers/{HUGE}/status"),
+        ("get", f"/admin/payouts/{HUGE}"),
+        ("post", "/admin/payouts/3000000000"),
     ],
 )
 def test_huge_ids_are_not_found(as_operator, method, url):

@@ -292,6 +292,9 @@ class CommissionSettingsForm(RuntimeSettingsForm):
     )
 
 
+EXPIRED = _l("This form has expired. Please reload the page and try again.")
+
+
 class PayoutForm(FlaskForm):
     """A payout the operator made to a seller outside the app."""
 
@@ -314,4 +317,6 @@ class PayoutForm(FlaskForm):
         description=_l("The payment's transaction number, so both sides can find it."),
     )
     #: One per page load, so a form sent twice records one payout.
-    key = HiddenField(validators=[InputRequired(), Length(max=64)])
+    key = HiddenField(
+        validators=[InputRequired(EXPIRED), Length(max=64, message=EXPIRED)]
+    )

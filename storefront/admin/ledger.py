@@ -57,6 +57,7 @@ def payouts():
     fallen due: those with at least the minimum payout available, or with
     ``all=1`` every seller with earnings. 30 a page."""
     ledger.settle_due()
+    db.session.commit()  # keep what it released
     minimum = get_setting("MINIMUM_PAYOUT")
     show_all = request.args.get("all") == "1"
     available = func.sum(Account.balance).filter(Account.kind == A.AVAILABLE)
@@ -140,6 +141,7 @@ def shop_payouts(shop_id: int):
     else:
         form.key.data = secrets.token_urlsafe(24)
     balances = ledger.balances(shop)
+    db.session.commit()  # keep what it released: the payout needs it available
     if not form.is_submitted():
         form.amount.data = max(balances[A.AVAILABLE], 0) or None
     return render(

@@ -3,6 +3,7 @@
 from flask import abort, g, request
 
 from storefront.database import MAX_ID, writes
+from storefront.extensions import db
 from storefront.htmx import is_partial, render
 from storefront.ledger import bp, services
 from storefront.settings import get_setting
@@ -26,10 +27,12 @@ def earnings():
         return render(
             "ledger/earnings.html", "earnings_lines", **lines_page(int(before))
         )
+    balances = services.balances(g.shop)  # first: it settles what is due
+    db.session.commit()  # keep what it released
     return render(
         "ledger/earnings.html",
         shop=g.shop,
-        balances=services.balances(g.shop),  # first: it settles what is due
+        balances=balances,
         minimum=get_setting("MINIMUM_PAYOUT"),
         after_sale_days=get_setting("AFTER_SALE_DAYS"),
         **lines_page(int(before) if before else None),

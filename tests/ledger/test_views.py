@@ -230,6 +230,8 @@ def test_operator_records_a_payout(app, client, settled):
         ("abc", "Cash", "Enter an amount such as 12.50."),
         ("5", "", "Say how it was paid"),
         ("5", "x" * 41, "Say how it was paid"),
+        ("99999999", "Cash", "Enter an amount such as 12.50."),
+        ("-5", "Cash", "Enter an amount such as 12.50."),
     ],
 )
 def test_payout_bad_input(app, client, settled, amount, method, message):
@@ -246,6 +248,18 @@ def test_payout_bad_input(app, client, settled, amount, method, message):
     assert response.status_code == 422
     assert message in response.get_data(as_text=True)
     assert balances_of(app, settled.qiang) == (250, 500, 0)
+    assert payouts(app) == 0
+
+
+def test_payout_without_its_form_key_says_reload(app, client, settled):
+    login(client, "op@example.com")
+    response = client.post(
+        f"/admin/payouts/{settled.qiang}",
+        data={"amount": "5", "method": "Cash", "reference": ""},
+        headers=EN,
+    )
+    assert response.status_code == 422
+    assert "This form has expired" in response.get_data(as_text=True)
     assert payouts(app) == 0
 
 
