@@ -28,6 +28,7 @@ from storefront.catalog.images import ImageError, resize_upload, write_files
 from storefront.catalog.services import escape_like
 from storefront.extensions import db
 from storefront.htmx import is_partial, render
+from storefront.ledger import services as ledger
 from storefront.money import format_money
 from storefront.orders import services
 from storefront.orders.models import Order, OrderEvent, OrderState
@@ -208,6 +209,8 @@ def order_page(order: Order, status: int = 200, **context):
         status=status,
         order=order,
         refundable=order.state in services.REFUNDABLE,
+        commissions=ledger.order_commissions(order),
+        waivers=ledger.WAIVERS,
         **labels(),
         **context,
     )

@@ -222,6 +222,23 @@ def post_commission(order: Order) -> None:
         db.session.flush()
 
 
+def order_commissions(order: Order) -> list[tuple[Commission, int]]:
+    """The order's commission lines, each with what its seller holds of it."""
+    commissions = list(
+        db.session.scalars(
+            select(Commission)
+            .where(Commission.order_id == order.id)
+            .options(joinedload(Commission.line), joinedload(Commission.shop))
+            .order_by(Commission.order_line_id, Commission.level)
+        )
+    )
+    holding = held(commissions)
+    return [
+        (c, sum(holding.get((c.id, kind), 0) for kind in (A.PENDING, A.AVAILABLE)))
+        for c in commissions
+    ]
+
+
 def held(commissions: list[Commission]) -> dict[tuple[int, AccountKind], int]:
     """(commission id, account kind) → what the seller holds of it there."""
     rows = db.session.execute(
@@ -377,6 +394,12 @@ def record_payout(
 
 # The seller's earnings
 
+
+#: Why a commission line earns nothing.
+WAIVERS = {
+    Waiver.OWN_PURCHASE: _l("own purchase"),
+    Waiver.SHOP_NOT_ACTIVE: _l("shop suspended"),
+}
 
 #: Why a posting is on a seller's list: (transaction kind, account kind) → reason.
 REASONS = {

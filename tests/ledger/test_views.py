@@ -251,6 +251,30 @@ def test_payout_bad_input(app, client, settled, amount, method, message):
     assert payouts(app) == 0
 
 
+def test_the_operator_sees_an_orders_commission(client, network):
+    def body(net):
+        own = net.order(net.qiang, phone="139 0000 0002", tea=2)
+        orders.mark_paid(own, net.operator)
+        return net.paid(net.qiang, tea=2, nuts=1).id, own.id
+
+    sale, own = network(body)
+    login(client, "op@example.com")
+    page = client.get(f"/admin/orders/{sale}", headers=EN).get_data(as_text=True)
+    rows = re.findall(
+        r'<div class="info">\s*([^<]+?)\s*<small>([^<]+)</small>\s*</div>\s*'
+        r'<strong class="amount">([^<]+)</strong>',
+        page,
+    )
+    assert rows == [
+        ("Qiang", "Tea · 10%", "CN¥2.50"),
+        ("Mei · recruiter", "Tea · 2%", "CN¥0.50"),
+        ("Qiang", "Nuts · 12.5%", "CN¥4.16"),
+        ("Mei · recruiter", "Nuts · 2%", "CN¥0.66"),
+    ]
+    page = client.get(f"/admin/orders/{own}", headers=EN).get_data(as_text=True)
+    assert "Tea · own purchase" in page
+
+
 def test_payout_without_its_form_key_says_reload(app, client, settled):
     login(client, "op@example.com")
     response = client.post(
