@@ -1,9 +1,11 @@
-"""Playwright on Debian's Chromium, with phone-sized visitors of the live server."""
+"""Playwright on Debian's Chromium, with phone-sized visitors of the live server,
+and the steps several journeys take."""
 
+import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.conftest import require
 
@@ -62,3 +64,39 @@ def artifacts() -> Path:
     """The gitignored folder where tests leave screenshots for humans."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+def record_failures(page: Page) -> list[str]:
+    """Collect every failed request and error answer the page gets (the browser's
+    own favicon probe aside)."""
+    failures: list[str] = []
+
+    def on_response(response):
+        if response.status >= 400 and not response.url.endswith("/favicon.ico"):
+            failures.append(f"{response.status} {response.url}")
+
+    page.on("response", on_response)
+    page.on(
+        "requestfailed",
+        lambda request: failures.append(f"{request.failure} {request.url}"),
+    )
+    return failures
+
+
+def sign_in(page: Page, login: str, password: str) -> None:
+    page.goto("/login")
+    page.get_by_label("Email or mobile number").fill(login)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").tap()
+    expect(page).not_to_have_url(re.compile(r"/login"))
+
+
+def add_to_cart_from_shop(customer: Page, slug: str, name: str) -> None:
+    """From the shop page at /s/<slug>, open the product and add one to the
+    cart."""
+    customer.locator("li.card", has_text=name).get_by_role("link").tap()
+    expect(customer).to_have_url(re.compile(rf"/s/{slug}/p/[\w-]+$"))
+    expect(customer.get_by_role("heading", name=re.compile(name))).to_be_visible()
+    expect(customer.locator("blockquote.note")).to_be_visible()  # the seller's words
+    customer.get_by_role("button", name="Add to cart").tap()
+    expect(customer.locator("#add-to-cart .added")).to_contain_text("Added")

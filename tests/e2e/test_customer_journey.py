@@ -2,9 +2,9 @@
 
 import re
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
-from tests.e2e.test_operator_journey import record_failures
+from tests.e2e.conftest import add_to_cart_from_shop, record_failures, sign_in
 from tests.live_server import flask_command
 
 ORDER_PAGE = re.compile(r"/o/(\d{6}-\d{5})/[^/?#]+$")
@@ -13,24 +13,6 @@ PICKS = ["Longjing green tea", "Jasmine tea"]
 MOBILE = "13800138000"
 MASKED = "138****8000"
 TRACKING = "SF1234567890"
-
-
-def sign_in(page: Page, login: str, password: str) -> None:
-    page.goto("/login")
-    page.get_by_label("Email or mobile number").fill(login)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").tap()
-    expect(page).not_to_have_url(re.compile(r"/login"))
-
-
-def add_to_cart_from_shop(customer: Page, name: str) -> None:
-    """From Mei's shop page, open the product and add one to the cart."""
-    customer.locator("li.card", has_text=name).get_by_role("link").tap()
-    expect(customer).to_have_url(re.compile(r"/s/mei/p/[\w-]+$"))
-    expect(customer.get_by_role("heading", name=re.compile(name))).to_be_visible()
-    expect(customer.locator("blockquote.note")).to_be_visible()  # Mei's words
-    customer.get_by_role("button", name="Add to cart").tap()
-    expect(customer.locator("#add-to-cart .added")).to_contain_text("Added")
 
 
 def test_customer_buys_from_a_shop_link_and_follows_the_order(
@@ -47,9 +29,9 @@ def test_customer_buys_from_a_shop_link_and_follows_the_order(
     customer_failures = record_failures(customer)
     customer.goto("/s/mei")
     expect(customer.get_by_role("heading", name=re.compile("Mei's"))).to_be_visible()
-    add_to_cart_from_shop(customer, PICKS[0])
+    add_to_cart_from_shop(customer, "mei", PICKS[0])
     customer.go_back()
-    add_to_cart_from_shop(customer, PICKS[1])
+    add_to_cart_from_shop(customer, "mei", PICKS[1])
     customer.get_by_role("link", name="View cart").tap()
     expect(customer).to_have_url(re.compile(r"/cart$"))
     lines = customer.locator("li.cart-line")

@@ -3,27 +3,12 @@
 import re
 
 from PIL import Image
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Locator, expect
+
+from tests.e2e.conftest import record_failures
 
 #: A photo counts as shown once the browser has fetched and decoded it.
 DECODED = "img => img.complete && img.naturalWidth > 0"
-
-
-def record_failures(page: Page) -> list[str]:
-    """Collect every failed request and error answer the page gets (the browser's
-    own favicon probe aside)."""
-    failures: list[str] = []
-
-    def on_response(response):
-        if response.status >= 400 and not response.url.endswith("/favicon.ico"):
-            failures.append(f"{response.status} {response.url}")
-
-    page.on("response", on_response)
-    page.on(
-        "requestfailed",
-        lambda request: failures.append(f"{request.failure} {request.url}"),
-    )
-    return failures
 
 
 def expect_photo_shown(image: Locator) -> None:
