@@ -114,8 +114,18 @@ def sign_in_again():
 
 
 def register_blueprints(app: Flask) -> None:
-    from storefront import accounts, admin, catalog, ledger, orders, shops, site
-    from storefront.ledger.services import on_order_event
+    from storefront import (
+        accounts,
+        admin,
+        catalog,
+        groupbuy,
+        ledger,
+        orders,
+        shops,
+        site,
+    )
+    from storefront.groupbuy.services import on_order_event as group_events
+    from storefront.ledger.services import on_order_event as ledger_events
     from storefront.orders import events
 
     blueprints = (
@@ -124,9 +134,11 @@ def register_blueprints(app: Flask) -> None:
         catalog.bp,
         shops.bp,
         orders.bp,
+        groupbuy.bp,
         ledger.bp,
         admin.bp,
     )
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
-    events.subscribe(on_order_event)
+    events.subscribe(ledger_events)
+    events.subscribe(group_events)

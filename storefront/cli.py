@@ -53,18 +53,25 @@ def demo(if_empty: bool, base_url: str) -> None:
 @click.command("sweep")
 @with_appcontext
 def sweep() -> None:
-    """Cancel unpaid orders past their time (returning their stock) and make
-    commission available once the after-sale window has passed. Safe to run
-    every minute from cron or a systemd timer."""
+    """Fail group-buys past their deadline (cancelling or refunding their
+    orders), cancel unpaid orders past their time (returning their stock) and
+    make commission available once the after-sale window has passed. Safe to
+    run every minute from cron or a systemd timer."""
+    from storefront.groupbuy.services import expire_due
     from storefront.ledger.services import settle_due
     from storefront.orders.services import expire_unpaid
 
+    failed = 0
+    while batch := expire_due():  # groups first: their orders are refunded
+        failed += batch
+        db.session.commit()
     expired = expire_unpaid()
     db.session.commit()
     released = 0
     while settled := settle_due():  # in batches, each its own transaction
         released += settled
         db.session.commit()
+    click.echo(f"group-buys failed at their deadline: {failed}")
     click.echo(f"expired unpaid orders: {expired}")
     click.echo(f"orders whose commission became available: {released}")
 

@@ -372,6 +372,11 @@ def record_payout(
         raise LedgerError(_l("The reference may be at most 80 characters."))
     available = account(shop.id, A.AVAILABLE)
     db.session.refresh(available, with_for_update=True)
+    # The same form sent twice at once: the other may have recorded it while we
+    # waited for the lock, taking the balance this one would be refused for.
+    existing = db.session.scalar(select(Payout).filter_by(key=key))
+    if existing is not None:
+        return existing
     minimum = get_setting("MINIMUM_PAYOUT")
     if amount < max(minimum, 1):
         raise LedgerError(_l("A payout is at least the minimum payout."))

@@ -1,6 +1,7 @@
-"""The one place order events go: ``paid``, ``completed`` and ``refunded``.
+"""The one place order events go: ``paid``, ``completed``, ``refunded`` and
+``cancelled``.
 
-Subscribers (the referral ledger) are called inside the transaction that changed
+Subscribers (the referral ledger, group-buys) are called inside the transaction that changed
 the order, so what they write commits or rolls back with it.
 """
 
@@ -12,7 +13,7 @@ from storefront.orders.models import Order
 
 @dataclass(frozen=True)
 class OrderEvent:
-    kind: str  #: "paid", "completed" or "refunded"
+    kind: str  #: "paid", "completed", "refunded" or "cancelled"
     order: Order
     #: Minor units per order line id: paid for, or refunded by this event.
     amounts: dict[int, int] = field(default_factory=dict)

@@ -59,6 +59,8 @@ class Order(db.Model):
     shipping: Mapped[int]
     total: Mapped[int]
     refunded: Mapped[int] = mapped_column(default=0)
+    #: Part of a group-buy that has not filled yet: not shipped until it does.
+    group_hold: Mapped[bool] = mapped_column(default=False)
     carrier: Mapped[str] = mapped_column(String(40), default="")
     tracking_number: Mapped[str] = mapped_column(String(60), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -65,10 +65,16 @@ class SoldOut(OrderError):
 class CartLine:
     product: Product
     quantity: int
+    #: A price other than the catalog's (a group's), if any.
+    special_price: int | None = None
+
+    @property
+    def unit_price(self) -> int:
+        return self.product.price if self.special_price is None else self.special_price
 
     @property
     def amount(self) -> int:
-        return self.product.price * self.quantity
+        return self.unit_price * self.quantity
 
 
 @dataclass
@@ -93,8 +99,11 @@ def shipping_for(subtotal: int) -> int:
     return get_setting("SHIPPING_FEE")
 
 
-def price_cart(quantities: dict[int, int]) -> Cart:
-    """The cart with today's catalog prices; products gone from sale drop out."""
+def price_cart(
+    quantities: dict[int, int], unit_prices: dict[int, int] | None = None
+) -> Cart:
+    """The cart with today's catalog prices (or ``unit_prices`` where given, a
+    group's price); products gone from sale drop out."""
     products = {
         p.id: p
         for p in db.session.scalars(
@@ -102,7 +111,7 @@ def price_cart(quantities: dict[int, int]) -> Cart:
         )
     }
     lines = [
-        CartLine(products[pid], quantity)
+        CartLine(products[pid], quantity, (unit_prices or {}).get(pid))
         for pid, quantity in quantities.items()
         if pid in products and quantity > 0
     ]
@@ -158,8 +167,12 @@ def place_order(
     payment_method: PaymentMethod,
     shop: Shop | None,
     checkout_key: str,
+    unit_prices: dict[int, int] | None = None,
+    group_hold: bool = False,
 ) -> Order:
     """Turn a cart into an order, taking its stock in the same transaction.
+    ``unit_prices`` and ``group_hold`` are for a group-buy's orders: its price,
+    and no shipping until the group fills.
 
     Idempotent by ``checkout_key``: the same form submitted twice returns the
     first order. Raises ``SoldOut`` naming a product that no longer has enough
@@ -172,7 +185,7 @@ def place_order(
         return existing
     if payment_method.value not in get_setting("PAYMENT_METHODS"):
         raise OrderError(_l("Choose one of the payment methods offered."))
-    cart = price_cart(quantities)
+    cart = price_cart(quantities, unit_prices)
     if not cart.lines:
         raise OrderError(_l("Your cart is empty."))
     phone = normalise_phone(customer.phone)
@@ -192,6 +205,7 @@ def place_order(
         subtotal=cart.subtotal,
         shipping=cart.shipping,
         total=cart.total,
+        group_hold=group_hold,
     )
     for _attempt in range(5):  # a clash on the number: draw again
         order.number = new_number()
@@ -207,7 +221,7 @@ def place_order(
             OrderLine(
                 product_id=line.product.id,
                 name=line.product.name,
-                unit_price=line.product.price,
+                unit_price=line.unit_price,
                 quantity=line.quantity,
                 amount=line.amount,
             )
@@ -328,6 +342,8 @@ def ship(order: Order, carrier: str, tracking_number: str, actor: User) -> None:
     if not tracking_number or len(tracking_number) > 60 or len(carrier) > 40:
         raise OrderError(_l("Enter the tracking number."))
     lock(order)
+    if order.group_hold:
+        raise OrderError(_l("This order waits for its group to fill before it ships."))
     transition(order, S.SHIPPED, actor, detail=f"{carrier} {tracking_number}")
     order.carrier, order.tracking_number = carrier, tracking_number
 
@@ -344,6 +360,7 @@ def cancel(order: Order, actor: User | None, reason: str = "") -> None:
     transition(order, S.CANCELLED, actor, detail=reason)
     for line in order.lines:
         return_stock(line.product_id, line.quantity)
+    events.emit(events.OrderEvent("cancelled", order))
 
 
 def refund(order: Order, quantities: dict[int, int], actor: User) -> int:

@@ -1,0 +1,1 @@
+"""Group-buy pages: the invite page /g/<code>, starting and joining."""
