@@ -292,14 +292,15 @@ def start_window(order: Order) -> None:
         db.session.flush()
 
 
-def release(order_id: int) -> None:
-    """Move the order's pending commission to available and close its hold."""
+def release(order_id: int) -> bool:
+    """Move the order's pending commission to available and close its hold;
+    False when another request released it first."""
     order = db.session.get(Order, order_id)
     # Locked as refunds lock it, so a refund and a release take turns.
     db.session.refresh(order, with_for_update=True)
     hold = db.session.get(Hold, order_id, populate_existing=True)
     if hold is None:
-        return  # released by a concurrent sweep a moment ago
+        return False  # released by a concurrent sweep a moment ago
     commissions = commissions_of(order)
     holding = held(commissions)
     entries = []
@@ -311,12 +312,14 @@ def release(order_id: int) -> None:
         ]
     post(f"order:{order_id}:release", TransactionKind.RELEASE, entries, order)
     close_hold(order_id)
+    return True
 
 
 def settle_due(now: datetime | None = None) -> int:
     """Release the commission of orders completed longer ago than the
     after-sale window (``AFTER_SALE_DAYS``). Safe to run at any time and
-    concurrently; returns how many orders it released."""
+    concurrently; returns how many orders this call released (holds another
+    call released first are skipped, so a loop until 0 ends)."""
     cutoff = (now or utcnow()) - timedelta(days=get_setting("AFTER_SALE_DAYS"))
     due = db.session.scalars(
         select(Hold.order_id)
@@ -324,9 +327,7 @@ def settle_due(now: datetime | None = None) -> int:
         .order_by(Hold.completed_at)
         .limit(SETTLE_BATCH)
     ).all()
-    for order_id in due:
-        release(order_id)
-    return len(due)
+    return sum(release(order_id) for order_id in due)
 
 
 def on_order_event(event: events.OrderEvent) -> None:
