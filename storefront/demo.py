@@ -179,6 +179,54 @@ ORDERS = [
         ["paid", "shipped", "completed", "settled"],
     ),
 ]
+#: Group-buy offers: product slug, group price (fen), group size, hours to fill.
+GROUP_OFFERS = [
+    ("longjing-green-tea", 9900, 3, 24),
+    ("navel-oranges", 4590, 3, 24),
+]
+#: Demo groups: product slug, shop slug, hours since it opened, the members'
+#: (checkout key, name, phone) with the leader first, the keys of the orders
+#: marked paid, and whether it is then expired (the sweep, past its deadline).
+GROUPS = [
+    # Open: two of three seats taken through Mei's link, hours left to fill.
+    (
+        "longjing-green-tea",
+        "mei",
+        2,
+        [
+            ("demo-group-1a", "林晓", "13900139001"),
+            ("demo-group-1b", "Amy Xu", "13900139002"),
+        ],
+        ["demo-group-1a"],
+        False,
+    ),
+    # Succeeded: full, its orders free to ship once paid.
+    (
+        "navel-oranges",
+        "qiang",
+        5,
+        [
+            ("demo-group-2a", "黄磊", "13900139003"),
+            ("demo-group-2b", "何静", "13900139004"),
+            ("demo-group-2c", "Tom Wu", "13900139005"),
+        ],
+        ["demo-group-2a", "demo-group-2b"],
+        False,
+    ),
+    # Failed: one seat short at the deadline; the paid order is refunded, the
+    # unpaid one cancelled.
+    (
+        "longjing-green-tea",
+        "sarah",
+        30,
+        [
+            ("demo-group-3a", "郭敏", "13900139006"),
+            ("demo-group-3b", "Nina Ma", "13900139007"),
+        ],
+        ["demo-group-3a"],
+        True,
+    ),
+]
 #: Days of visit history generated for the charts.
 VISIT_DAYS = 120
 
@@ -556,6 +604,7 @@ def load_demo(base_url: str) -> list[str]:
     load_shops()
     load_visits()
     load_orders()
+    load_groups()
     db.session.commit()
     lines = [
         f"shop: {base_url}/",
@@ -663,3 +712,62 @@ def load_orders() -> None:
                 ledger.record_payout(
                     shop, available, "微信支付 WeChat Pay", f"WX{key}", operator, key
                 )
+
+
+def load_groups() -> None:
+    """Group-buy offers, and a group in every state, made through the
+    services with the clock set back to when each group opened."""
+    from storefront.groupbuy import services as groups
+    from storefront.groupbuy.models import GroupOffer
+    from storefront.orders import services as orders
+    from storefront.orders.models import PaymentMethod
+
+    now = utcnow()
+    offers = {}
+    for slug, price, size, hours in GROUP_OFFERS:
+        product = db.session.scalar(select(Product).filter_by(slug=slug))
+        offer = db.session.scalar(
+            select(GroupOffer).filter_by(product_id=product.id).order_by(GroupOffer.id)
+        )
+        if offer is None:
+            offer = groups.save_offer(
+                groups.OfferData(
+                    product_id=product.id,
+                    group_price=price,
+                    size=size,
+                    window_hours=hours,
+                    per_customer=2,
+                    starts_at=now - timedelta(days=7),
+                    ends_at=now + timedelta(days=60),
+                    active=True,
+                )
+            )
+        offers[slug] = offer
+    operator = find_user(OPERATOR[0])
+    for slug, shop_slug, age, members, paid, expire in GROUPS:
+        if orders.order_by_key(members[0][0]) is not None:
+            continue
+        opened = now - timedelta(hours=age)
+        placed = []
+        for n, (key, name, phone) in enumerate(members):
+            seat = groups.Seat(
+                orders.Customer(name, phone, "浙江省杭州市西湖区文三路 100 号"),
+                1,
+                PaymentMethod.TRANSFER,
+                key,
+            )
+            when = opened + timedelta(minutes=20 * n)
+            if n == 0:
+                shop = shops.find_shop(shop_slug)[0]
+                order = groups.start_group(offers[slug], seat, shop, when)
+                group = groups.group_of(order).group
+            else:
+                order = groups.join_group(group, seat, when)
+            order.created_at = order.events[0].at = when
+            placed.append(order)
+        for order in placed:
+            if order.checkout_key in paid:
+                orders.mark_paid(order, operator)
+                order.events[-1].at = order.created_at + timedelta(minutes=10)
+        if expire:
+            groups.expire(group, now)

@@ -22,11 +22,13 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from email.message import Message
 from pathlib import Path
@@ -35,7 +37,9 @@ import pytest
 from sqlalchemy import MetaData, Sequence, create_engine, inspect, text
 from sqlalchemy.schema import DropSequence
 
+from storefront import create_app
 from storefront.database import database_uri
+from storefront.extensions import db
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_DATABASE_URL = os.environ.get("STOREFRONT_TEST_DATABASE_URL", "")
@@ -343,3 +347,32 @@ class HttpSession:
         if match := CSRF_INPUT.search(response.text):
             self.csrf_token = match.group(1)
         return response
+
+
+@contextlib.contextmanager
+def server_database(server: LiveServer, monkeypatch) -> Iterator[None]:
+    """An app context on the live server's database, to set up rows directly."""
+    monkeypatch.setenv("STOREFRONT_INSTANCE_PATH", str(server.instance_path))
+    app = create_app({"DATABASE_URL": server.env["STOREFRONT_DATABASE_URL"]})
+    with app.app_context():
+        try:
+            yield
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+def at_once(calls: list[Callable[[], object]], timeout: float = 60.0) -> list:
+    """Run every call in its own thread, all released together by a barrier;
+    their results in order."""
+    start = threading.Barrier(len(calls), timeout=timeout)
+
+    def run(call):
+        start.wait()
+        return call()
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        futures = [pool.submit(run, call) for call in calls]
+        _, pending = wait(futures, timeout=2 * timeout)
+        assert not pending, f"{len(pending)} requests never answered"
+    return [future.result() for future in futures]

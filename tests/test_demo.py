@@ -2,8 +2,9 @@
 
 from storefront.accounts.models import User
 from storefront.catalog.models import Category, Product, ProductImage
-from storefront.demo import ORDERS
+from storefront.demo import GROUPS, ORDERS
 from storefront.extensions import db
+from storefront.groupbuy.models import Group, GroupMember, GroupOffer, GroupState
 from storefront.ledger import services as ledger
 from storefront.ledger.reconcile import problems
 from storefront.orders.models import Order, OrderState
@@ -57,7 +58,11 @@ def test_demo_is_idempotent_and_prints_logins(app, runner, client):
         assert visits > 1000 and days >= 90  # months of visits for the charts
         states = set(db.session.scalars(db.select(Order.state)))
         assert states == set(OrderState)  # an order in every state
-        assert db.session.scalar(db.select(db.func.count(Order.id))) == len(ORDERS)
+        group_orders = sum(len(members) for _p, _s, _a, members, *_ in GROUPS)
+        assert (
+            db.session.scalar(db.select(db.func.count(Order.id)))
+            == len(ORDERS) + group_orders
+        )
         # Earnings in every stage, and a ledger that reconciles.
         owed = {shop.slug: ledger.balances(shop) for shop in shops}
         assert owed["mei"][ledger.A.PAID_OUT] > 0
@@ -69,6 +74,38 @@ def test_demo_is_idempotent_and_prints_logins(app, runner, client):
         assert "Refund: commission reversed" in reasons
     assert any("茶" in n for n in names) and any("tea" in n for n in names)
     assert counts(app)[:3] == loaded[:3]
+
+
+def test_demo_has_a_group_buy_in_every_state(app, runner):
+    for _ in range(2):  # loading again adds no offer, group or order
+        result = runner.invoke(args=["demo"])
+        assert result.exit_code == 0, result.output
+    with app.app_context():
+        offers = db.session.scalars(db.select(GroupOffer)).all()
+        assert len(offers) == 2
+        assert all(o.group_price < o.product.price and o.size == 3 for o in offers)
+        found = {g.state: g for g in db.session.scalars(db.select(Group))}
+        assert set(found) == set(GroupState)
+        assert db.session.scalar(db.select(db.func.count(Group.id))) == len(GROUPS)
+        open_group = found[GroupState.OPEN]
+        assert open_group.shop.slug == "mei"
+        assert 1 <= open_group.seats_taken < open_group.size
+        assert all(m.order.group_hold for m in open_group.members)
+        succeeded = found[GroupState.SUCCEEDED]
+        assert succeeded.seats_taken == succeeded.size == 3
+        assert not any(m.order.group_hold for m in succeeded.members)
+        assert OrderState.PAID in {m.order.state for m in succeeded.members}
+        failed = found[GroupState.FAILED]
+        assert {m.order.state for m in failed.members} == {
+            OrderState.REFUNDED,
+            OrderState.CANCELLED,
+        }
+        assert db.session.scalar(db.select(db.func.count(GroupMember.id))) == sum(
+            len(members) for _p, _s, _a, members, *_ in GROUPS
+        )
+        assert problems() == []
+    reconcile = runner.invoke(args=["reconcile"])
+    assert reconcile.exit_code == 0, reconcile.output
 
 
 def test_demo_if_empty_leaves_a_real_shop_alone(app, runner, operator):

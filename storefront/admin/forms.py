@@ -1,16 +1,20 @@
-"""Operator forms for sellers, orders and run-time settings."""
+"""Operator forms for sellers, orders, run-time settings and group-buy offers."""
 
 import re
 from collections.abc import Mapping
+from datetime import datetime
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import to_user_timezone, to_utc
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
+    DateTimeLocalField,
     HiddenField,
     IntegerField,
+    SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
@@ -22,9 +26,13 @@ from wtforms.validators import (
     Length,
     NumberRange,
     StopValidation,
+    ValidationError,
 )
 
 from storefront.forms import MoneyField, PercentField
+from storefront.groupbuy.models import MAX_SIZE, MIN_SIZE
+from storefront.groupbuy.services import OfferData
+from storefront.orders.forms import WholeNumberField
 from storefront.orders.models import Order, PaymentMethod
 from storefront.settings import get_setting
 from storefront.shops.models import ShopStatus
@@ -320,3 +328,139 @@ class PayoutForm(FlaskForm):
     key = HiddenField(
         validators=[InputRequired(EXPIRED), Length(max=64, message=EXPIRED)]
     )
+
+
+# Group-buy offers
+
+
+class ShopTimeField(DateTimeLocalField):
+    """A date and time typed in the shop's time zone (``datetime-local``), held
+    as naive UTC like every time the database stores. Empty is None, left to
+    ``InputRequired`` to explain."""
+
+    #: The first is how the value is written back into the input.
+    FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, format=self.FORMATS, **kwargs)
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        if self.data is None:
+            return ""
+        return to_user_timezone(self.data).strftime(self.FORMATS[0])
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        if not valuelist or not valuelist[0].strip():
+            return
+        for format in self.strptime_format:
+            try:
+                local = datetime.strptime(valuelist[0].strip(), format)
+            except ValueError:
+                continue
+            self.data = to_utc(local)
+            return
+        raise ValueError(_l("Enter a date and time such as 2026-05-01 10:00."))
+
+
+def between(low: int, high: int, message):
+    """A validator: a whole number from ``low`` to ``high``, else ``message``
+    (one message for empty, not a number, and out of range)."""
+
+    def check(form, field) -> None:
+        if field.data is None or not low <= field.data <= high:
+            raise StopValidation(message)
+
+    return check
+
+
+class ChoiceField(SelectField):
+    """A select whose wrong answers (empty, not a number, not one of the
+    choices) all get the one ``message``."""
+
+    def __init__(self, *args, message, **kwargs):
+        super().__init__(*args, coerce=int, **kwargs)
+        self.message = message
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            self.data = None
+
+    def pre_validate(self, form) -> None:
+        if self.data is None or self.data not in {c[0] for c in self.choices}:
+            raise StopValidation(self.message)
+
+
+class OfferForm(FlaskForm):
+    """A group-buy offer. The form checks what each field holds; the group
+    price against the product's price is the service's rule (``save_offer``)."""
+
+    product_id = ChoiceField(
+        _l("Product"),
+        message=_l("Choose a product on sale."),
+        description=_l("Products on sale, with their normal price."),
+    )
+    group_price = MoneyField(
+        _l("Group price"),
+        validators=[InputRequired(_l("Enter the group price."))],
+        description=_l("What each member pays; below the product's price."),
+    )
+    size = WholeNumberField(
+        _l("Group size"),
+        default=3,
+        validators=[
+            between(
+                MIN_SIZE,
+                MAX_SIZE,
+                _l(
+                    "A group has %(low)d to %(high)d people.",
+                    low=MIN_SIZE,
+                    high=MAX_SIZE,
+                ),
+            )
+        ],
+        description=_l("People, the leader included."),
+    )
+    window_hours = WholeNumberField(
+        _l("Hours to fill"),
+        default=24,
+        validators=[between(1, 168, _l("A group has 1 to 168 hours to fill."))],
+        description=_l("From the moment a group opens; then it fails and refunds."),
+    )
+    per_customer = WholeNumberField(
+        _l("Most per customer"),
+        default=1,
+        validators=[between(1, 99, _l("Each customer may buy 1 to 99."))],
+        description=_l("How many one customer may buy in one group."),
+    )
+    starts_at = ShopTimeField(
+        _l("Starts"),
+        validators=[InputRequired(_l("Enter when the offer starts."))],
+    )
+    ends_at = ShopTimeField(
+        _l("Ends"),
+        validators=[InputRequired(_l("Enter when the offer ends."))],
+        description=_l("No new groups after this; open groups may still fill."),
+    )
+    active = BooleanField(_l("Active"), default=True)
+
+    def validate_ends_at(self, field) -> None:
+        starts = self.starts_at.data
+        if field.data is not None and starts is not None and field.data <= starts:
+            raise ValidationError(_l("The offer must end after it starts."))
+
+    def offer_data(self) -> OfferData:
+        return OfferData(
+            product_id=self.product_id.data,
+            group_price=self.group_price.data,
+            size=self.size.data,
+            window_hours=self.window_hours.data,
+            per_customer=self.per_customer.data,
+            starts_at=self.starts_at.data,
+            ends_at=self.ends_at.data,
+            active=self.active.data,
+        )

@@ -26,7 +26,10 @@ from storefront.admin.forms import (
 )
 from storefront.catalog.images import ImageError, resize_upload, write_files
 from storefront.catalog.services import escape_like
+from storefront.database import writes
 from storefront.extensions import db
+from storefront.groupbuy import services as groups
+from storefront.groupbuy.models import GroupMember
 from storefront.htmx import is_partial, render
 from storefront.ledger import services as ledger
 from storefront.money import format_money
@@ -78,6 +81,13 @@ PAYMENT_NAMES = {
     "transfer": _l("Pay by transfer"),
     "cod": _l("Cash on delivery"),
 }
+#: A group-buy's state as the back office shows it ("Open" alone is taken:
+#: it is a shop's status).
+GROUP_STATE_NAMES = {
+    "open": _l("Filling"),
+    "succeeded": _l("Succeeded"),
+    "failed": _l("Failed"),
+}
 
 
 # Queries
@@ -120,6 +130,18 @@ def state_counts() -> dict[str, int]:
         key: sum(counts.get(state.value, 0) for state in states)
         for key, states in STATE_FILTERS.items()
     }
+
+
+def grouped_orders(order_ids: list[int]) -> set[int]:
+    """Those of these orders that hold a seat in a group, in one query (the
+    queue's "group" badge)."""
+    if not order_ids:
+        return set()
+    return set(
+        db.session.scalars(
+            select(GroupMember.order_id).where(GroupMember.order_id.in_(order_ids))
+        )
+    )
 
 
 def load_order(order_id: int, lock: bool = False) -> Order:
@@ -188,15 +210,23 @@ def orders():
         query=query,
         chips=CHIPS,
         counts=state_counts(),
+        grouped=grouped_orders([order.id for order in page.items]),
         **labels(),
     )
 
 
 @bp.get("/orders/<int:order_id>")
+@writes
 def order(order_id: int):
     """One order: what was bought and refunded, the customer's full contact and
-    address (to ship it), its history, and the actions its state allows."""
-    return order_page(load_order(order_id))
+    address (to ship it), its group-buy if it has a seat in one, its history,
+    and the actions its state allows. A group past its deadline is failed
+    first (its orders cancelled or refunded), as the sweep would."""
+    order = load_order(order_id)
+    member = groups.group_of(order)
+    if member is not None and groups.expire(member.group):
+        db.session.commit()
+    return order_page(order)
 
 
 def order_page(order: Order, status: int = 200, **context):
@@ -209,6 +239,8 @@ def order_page(order: Order, status: int = 200, **context):
         status=status,
         order=order,
         refundable=order.state in services.REFUNDABLE,
+        member=groups.group_of(order),
+        group_states=GROUP_STATE_NAMES,
         commissions=ledger.order_commissions(order),
         waivers=ledger.WAIVERS,
         **labels(),
@@ -367,6 +399,7 @@ def order_row(order: Order, status: int, **context):
         "admin/_order_row.html",
         status=status,
         order=order,
+        grouped=grouped_orders([order.id]),
         counts_oob=counts_oob,
         **labels(),
         **context,

@@ -40,9 +40,12 @@ def index():
 @bp.get("/p/<slug>")
 def product(slug: str):
     """A product page. Products taken off sale keep their page (links live on in
-    chats) and say they are unavailable; unknown slugs are a 404."""
+    chats) and say they are unavailable; unknown slugs are a 404. A live
+    group-buy offer shows with its open groups (polled by htmx)."""
+    from storefront.groupbuy.views import offer_context  # groupbuy imports catalog
+
     item = db.first_or_404(select(Product).filter_by(slug=slug))
-    return render("catalog/product.html", product=item)
+    return render("catalog/product.html", product=item, **offer_context(item))
 
 
 @bp.get("/media/<path:filename>")

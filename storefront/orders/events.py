@@ -1,8 +1,8 @@
 """The one place order events go: ``paid``, ``completed``, ``refunded`` and
 ``cancelled``.
 
-Subscribers (the referral ledger, group-buys) are called inside the transaction that changed
-the order, so what they write commits or rolls back with it.
+Subscribers (the referral ledger, group-buys) are called inside the transaction
+that changed the order, so what they write commits or rolls back with it.
 """
 
 from collections.abc import Callable

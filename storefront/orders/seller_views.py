@@ -4,7 +4,7 @@ recognise a friend)."""
 
 from flask import g
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from storefront.extensions import db
 from storefront.htmx import render
@@ -21,8 +21,9 @@ SELLER_ORDERS_PAGE_SIZE = 30
 @seller_required
 def seller_orders():
     """The orders credited to the signed-in seller's shop, newest first, 30 a
-    page (``page``); htmx asks for the next page's rows only. Anonymous
-    visitors are sent to sign in; an account without a shop gets a 403."""
+    page (``page``), each in a group-buy with a badge saying how its group
+    stands; htmx asks for the next page's rows only. Anonymous visitors are
+    sent to sign in; an account without a shop gets a 403."""
     statement = (
         select(Order)
         .where(Order.shop_id == g.shop.id)
@@ -37,4 +38,20 @@ def seller_orders():
         shop=g.shop,
         state_labels=STATE_LABELS,
         masked=masked,
+        seats=seats_of([order.id for order in page.items]),
     )
+
+
+def seats_of(order_ids: list[int]) -> dict:
+    """The group-buy seats of these orders, by order id, with their groups: one
+    query for the whole page."""
+    from storefront.groupbuy.models import GroupMember  # groupbuy imports orders
+
+    if not order_ids:
+        return {}
+    members = db.session.scalars(
+        select(GroupMember)
+        .where(GroupMember.order_id.in_(order_ids))
+        .options(joinedload(GroupMember.group))
+    )
+    return {member.order_id: member for member in members}

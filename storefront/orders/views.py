@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from storefront.catalog.models import Product
+from storefront.database import writes
 from storefront.errors import DomainError
 from storefront.extensions import db, limiter
 from storefront.htmx import is_partial, render
@@ -338,17 +339,27 @@ def payment_qr() -> str | None:
 
 
 @bp.get("/o/<number>/<token>")
+@writes
 def order(number: str, token: str):
     """The customer's order: items, totals and refunds, where it stands and its
     history, how to pay while unpaid, the parcel's tracking number once shipped.
+    An order in a group-buy shows its group (seats, time left, the invite to
+    share while open); a group past its deadline is failed here if nobody has
+    yet, so the order shows cancelled or refunded at once.
 
     A wrong number and a wrong token are the same 404; the token is compared in
     constant time.
     """
+    from storefront.groupbuy import services as groups  # groupbuy imports orders
+
     order = db.session.scalar(select(Order).filter_by(number=number))
     expected = order.token if order is not None else secrets.token_urlsafe(16)
     if not secrets.compare_digest(expected.encode(), token.encode()) or not order:
         abort(404)
+    seat = groups.group_of(order)
+    if seat is not None:
+        groups.expire(seat.group)
+    db.session.commit()  # a failed group's cancels and refunds (or nothing)
     ids = [line.product_id for line in order.lines]
     products = {
         p.id: p for p in db.session.scalars(select(Product).where(Product.id.in_(ids)))
@@ -361,6 +372,7 @@ def order(number: str, token: str):
         phone=masked(order.phone),
         instructions=get_setting("PAYMENT_INSTRUCTIONS"),
         payment_qr=payment_qr(),
+        seat=seat,
     )
     # The address is the secret: keep it out of shared caches, search engines and
     # other sites' logs.

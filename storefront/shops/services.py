@@ -7,7 +7,7 @@ import threading
 from collections import OrderedDict
 from datetime import timedelta
 
-from flask import current_app
+from flask import current_app, has_request_context
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import Select, case, delete, func, select
@@ -20,7 +20,7 @@ from storefront.accounts.services import create_user
 from storefront.catalog import images
 from storefront.catalog.models import Product
 from storefront.catalog.services import escape_like, slugify, upload_folder
-from storefront.database import add_unique
+from storefront.database import add_unique, may_write
 from storefront.errors import DomainError
 from storefront.extensions import db
 from storefront.phones import normalise_phone
@@ -378,7 +378,8 @@ def record_visit(shop: Shop, product: Product | None, visitor: str) -> None:
     A repeat within the day is skipped in memory when this process saw it, and
     otherwise ignored by the database's unique key. The insert runs in its own
     short transaction as its first statement, so a GET holds SQLite's write lock
-    only for that moment.
+    only for that moment; on SQLite, in a view that writes, it joins the view's
+    transaction instead (and counts when the view commits).
     """
     day = utcnow().date()
     once = f"{shop.id}:{product.id if product else 0}:{visitor}:{day}"
@@ -397,8 +398,19 @@ def record_visit(shop: Shop, product: Product | None, visitor: str) -> None:
     }
     dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(Visit).values(values).on_conflict_do_nothing()
+    if dialect is sqlite and holds_write_lock():
+        # A view that writes (``@writes``) took SQLite's write lock when its
+        # transaction began: a second connection would wait for it in vain.
+        db.session.execute(statement)
+        return
     with db.engine.begin() as connection:
         connection.execute(statement)
+
+
+def holds_write_lock() -> bool:
+    """Whether this request's session has begun a transaction that took SQLite's
+    write lock up front (see ``storefront.database.may_write``)."""
+    return has_request_context() and may_write() and db.session().in_transaction()
 
 
 def attributed_shop(

@@ -163,10 +163,13 @@ def wrap_text(text: str, font, width: int, max_lines: int) -> list[str]:
     return lines
 
 
-def poster_png(url: str, product: Product | None, shop: Shop | None) -> bytes:
+def poster_png(
+    url: str, product: Product | None, shop: Shop | None, price: int | None = None
+) -> bytes:
     """A portrait share poster as PNG bytes: the product (photo, name, price and
     whose pick it is) or, without a product, the shop (avatar, name, bio and a few
     of its products), with a QR code of ``url`` big enough to scan from a screen.
+    ``price`` (a group's price) replaces the product's, which is struck through.
     """
     if product is None and shop is None:
         raise ValueError("poster_png needs a shop or a product")
@@ -178,7 +181,7 @@ def poster_png(url: str, product: Product | None, shop: Shop | None) -> bytes:
     if product is not None:
         _product_top(poster, product)
         y = _lines(draw, TEXT_TOP, product.name, poster_font(40, True), column, 3)
-        y = _price(draw, y + 12, product)
+        y = _price(draw, y + 12, product, price)
         if shop is not None:
             pick = _("%(name)s's pick", name=shop.owner.name)
             _lines(draw, y + 12, pick, poster_font(28), column, 2, MUTED)
@@ -222,12 +225,17 @@ def _lines(draw, y, text, font, width, max_lines, fill=INK) -> int:
     return y
 
 
-def _price(draw, y, product: Product) -> int:
+def _price(draw, y, product: Product, special: int | None = None) -> int:
+    now, before = (
+        (product.price, product.compare_at_price)
+        if special is None
+        else (special, product.price)
+    )
     font = poster_font(52, bold=True)
-    price = format_money(product.price)
+    price = format_money(now)
     draw.text((MARGIN, y), price, font=font, fill=ACCENT)
-    if product.compare_at_price:
-        was = format_money(product.compare_at_price)
+    if before:
+        was = format_money(before)
         small = poster_font(28)
         x = MARGIN + font.getlength(price) + 16
         baseline = y + font.getmetrics()[0]

@@ -118,17 +118,27 @@ def shop(slug: str):
 @bp.get("/s/<slug>/p/<product_slug>")
 def shop_product(slug: str, product_slug: str):
     """A product as this seller shows it, with their note. A product the seller
-    has since dropped still shows (the link lives on in chats), without a note."""
+    has since dropped still shows (the link lives on in chats), without a note.
+    A live group-buy offer shows as on the house page; groups started from here
+    are credited to this shop (the visit sets the referral cookie)."""
+    from storefront.groupbuy.views import offer_context  # groupbuy imports shops
+
     shop = load_shop(slug)
     product = db.first_or_404(select(Product).filter_by(slug=product_slug))
     if not (shop.is_open or shop.owned_by(current_user)):
         # A shop that is not open shows nothing of its own: the plain product.
-        return render("catalog/product.html", product=product)
+        return render("catalog/product.html", product=product, **offer_context(product))
     attribute_visit(shop, product)
     item = db.session.scalar(
         select(ShopProduct).filter_by(shop_id=shop.id, product_id=product.id)
     )
-    return render("catalog/product.html", product=product, shop=shop, item=item)
+    return render(
+        "catalog/product.html",
+        product=product,
+        shop=shop,
+        item=item,
+        **offer_context(product),
+    )
 
 
 # Sign-up

@@ -15,17 +15,14 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from storefront import create_app
 from storefront.accounts.models import User
 from storefront.extensions import db
 from storefront.ledger import services as ledger
@@ -40,7 +37,9 @@ from tests.live_server import (
     HttpSession,
     LiveServer,
     ServerOptions,
+    at_once,
     flask_command,
+    server_database,
 )
 
 SERVER = ServerOptions(
@@ -57,19 +56,6 @@ SWEEP = "storefront-sweep"  #: its PostgreSQL application_name
 RELEASED = re.compile(r"orders whose commission became available: (\d+)")
 
 
-@contextlib.contextmanager
-def server_database(server: LiveServer, monkeypatch) -> Iterator[None]:
-    """An app context on the live server's database, to set up rows directly."""
-    monkeypatch.setenv("STOREFRONT_INSTANCE_PATH", str(server.instance_path))
-    app = create_app({"DATABASE_URL": server.env["STOREFRONT_DATABASE_URL"]})
-    with app.app_context():
-        try:
-            yield
-        finally:
-            db.session.remove()
-            db.engine.dispose()
-
-
 def network_on(server: LiveServer) -> Network:
     """Mei ← Qiang ← Sarah and their products, with the server's operator."""
     operator = db.session.scalar(select(User.id).filter_by(email=server.operator_email))
@@ -84,22 +70,6 @@ def signed_in(server: LiveServer, email: str, password: str) -> HttpSession:
 
 def operator_session(server: LiveServer) -> HttpSession:
     return signed_in(server, server.operator_email, server.operator_password)
-
-
-def at_once(calls: list[Callable[[], object]]) -> list:
-    """Run every call in its own thread, all released together by a barrier;
-    their results in order."""
-    start = threading.Barrier(len(calls), timeout=RACE_TIMEOUT)
-
-    def run(call):
-        start.wait()
-        return call()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        futures = [pool.submit(run, call) for call in calls]
-        _, pending = wait(futures, timeout=2 * RACE_TIMEOUT)
-        assert not pending, f"{len(pending)} requests never answered"
-    return [future.result() for future in futures]
 
 
 def account_balances(server: LiveServer, shop_id: int) -> dict[str, int]:
