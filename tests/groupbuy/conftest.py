@@ -29,9 +29,10 @@ def seat(name: str, key: str | None = None, quantity: int = 1) -> groups.Seat:
     )
 
 
-def make_offer(**changes) -> groups.GroupOffer:
-    """Tea (¥12.50, 20 in stock) at ¥9.90 for groups of 3 within 24 hours."""
-    tea = factories.product(name="Tea", slug="tea", price=1250, stock=20)
+def make_offer(product=None, **changes) -> groups.GroupOffer:
+    """A committed offer: by default tea (¥12.50, 20 in stock) at ¥9.90 for
+    groups of 3 within 24 hours, 2 each; ``changes`` set other values."""
+    tea = product or factories.product(name="Tea", slug="tea", price=1250, stock=20)
     now = utcnow()
     data = groups.OfferData(
         product_id=tea.id,

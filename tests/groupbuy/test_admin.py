@@ -96,22 +96,8 @@ def seeded(app, operator) -> Ids:
 def offer_on(slug: str, price: int, **changes) -> GroupOffer:
     """A committed offer on a new product ``slug`` (in an app context)."""
     product = factories.product(name=slug.title(), slug=slug, price=price)
-    now = utcnow()
-    data = groups.OfferData(
-        product_id=product.id,
-        group_price=price - 100,
-        size=3,
-        window_hours=24,
-        per_customer=1,
-        starts_at=now - timedelta(days=1),
-        ends_at=now + timedelta(days=30),
-        active=True,
-    )
-    for name, value in changes.items():
-        setattr(data, name, value)
-    offer = groups.save_offer(data)
-    db.session.commit()
-    return offer
+    terms = {"group_price": price - 100, "per_customer": 1, **changes}
+    return make_offer(product, **terms)
 
 
 def product_id(app, slug: str) -> int:
