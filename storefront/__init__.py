@@ -117,6 +117,7 @@ def register_blueprints(app: Flask) -> None:
     from storefront import (
         accounts,
         admin,
+        analytics,
         catalog,
         groupbuy,
         ledger,
@@ -133,6 +134,7 @@ def register_blueprints(app: Flask) -> None:
         accounts.bp,
         catalog.bp,
         shops.bp,
+        analytics.bp,
         orders.bp,
         groupbuy.bp,
         ledger.bp,

@@ -3,6 +3,7 @@
 import csv
 from collections.abc import Iterable
 from io import StringIO
+from numbers import Number
 
 from flask import Response
 
@@ -11,7 +12,10 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def cell(value) -> str:
-    """``value`` as text, with a leading quote when a spreadsheet would run it."""
+    """``value`` as text, with a leading quote when a spreadsheet would run it
+    (numbers stay numbers: -5 is not a formula)."""
+    if isinstance(value, Number):
+        return str(value)
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(FORMULA_START) else text
 

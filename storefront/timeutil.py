@@ -1,8 +1,21 @@
-"""Time in one convention: naive UTC datetimes in the database."""
+"""Time in one convention: naive UTC datetimes in the database, days in the
+shop's time zone (``BABEL_DEFAULT_TIMEZONE``)."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
+
+from flask_babel import to_user_timezone, to_utc
 
 
 def utcnow() -> datetime:
     """The current time as naive UTC, the form every timestamp column stores."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def local_day(moment: datetime) -> date:
+    """The shop's calendar day at ``moment`` (naive UTC)."""
+    return to_user_timezone(moment).date()
+
+
+def day_start(day: date) -> datetime:
+    """The moment (naive UTC) the shop's calendar ``day`` begins."""
+    return to_utc(datetime.combine(day, time()))

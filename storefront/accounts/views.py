@@ -42,7 +42,9 @@ def safe_next(target: str | None) -> str | None:
 
 
 def home_for(user: User) -> str:
-    return url_for("admin.index") if user.is_operator else url_for("shops.me")
+    return (
+        url_for("admin.index") if user.is_operator else url_for("analytics.dashboard")
+    )
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -74,38 +74,11 @@ def payouts():
     return render(
         "admin/payouts.html",
         page=page,
-        owed=balances_of([shop.id for shop in page.items]),
+        owed=ledger.balances_of([shop.id for shop in page.items]),
         show_all=show_all,
         minimum=minimum,
-        totals=totals(),
+        totals=ledger.seller_totals(),
     )
-
-
-def balances_of(shop_ids: list[int]) -> dict[int, dict[AccountKind, int]]:
-    """Shop id → its balances, for the shops of one page."""
-    found: dict[int, dict[AccountKind, int]] = {id: {} for id in shop_ids}
-    for shop_id, kind, balance in db.session.execute(
-        select(Account.shop_id, Account.kind, Account.balance).where(
-            Account.shop_id.in_(shop_ids)
-        )
-    ):
-        found[shop_id][kind] = balance
-    return {
-        id: {kind: kinds.get(kind, 0) for kind in ledger.SELLER_ACCOUNTS}
-        for id, kinds in found.items()
-    }
-
-
-def totals() -> dict[AccountKind, int]:
-    """Pending, available and paid out across all sellers."""
-    found = dict(
-        db.session.execute(
-            select(Account.kind, func.sum(Account.balance))
-            .where(Account.shop_id.is_not(None))
-            .group_by(Account.kind)
-        ).all()
-    )
-    return {kind: found.get(kind, 0) for kind in ledger.SELLER_ACCOUNTS}
 
 
 @bp.route("/payouts/<int:shop_id>", methods=["GET", "POST"])

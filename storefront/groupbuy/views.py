@@ -28,11 +28,11 @@ from storefront.groupbuy.models import Group, GroupMember, GroupOffer, GroupStat
 from storefront.htmx import is_partial, render
 from storefront.money import format_money
 from storefront.orders.models import PaymentMethod
-from storefront.orders.services import Customer, SoldOut, price_cart
+from storefront.orders.services import SoldOut, price_cart
 from storefront.orders.views import go_to, order_url
 from storefront.settings import get_setting
 from storefront.shops import sharing
-from storefront.shops.services import REFERRAL_COOKIE, attributed_shop
+from storefront.shops.services import REFERRAL_COOKIE, attributed_shop, known_visitor
 from storefront.timeutil import utcnow
 
 G = GroupState
@@ -230,9 +230,7 @@ def seat_form(offer: GroupOffer) -> SeatForm:
 
 def seat_from(form: SeatForm) -> groups.Seat:
     return groups.Seat(
-        Customer(
-            form.name.data, form.phone.data, form.address.data, form.note.data or ""
-        ),
+        form.customer(known_visitor()),
         form.quantity.data,
         PaymentMethod(form.payment_method.data),
         form.checkout_key.data,

@@ -354,6 +354,33 @@ def balances(shop: Shop) -> dict[AccountKind, int]:
     return {kind: found.get(kind, 0) for kind in SELLER_ACCOUNTS}
 
 
+def balances_of(shop_ids: list[int]) -> dict[int, dict[AccountKind, int]]:
+    """Shop id → its balances, for the shops of one page."""
+    found: dict[int, dict[AccountKind, int]] = {id: {} for id in shop_ids}
+    for shop_id, kind, balance in db.session.execute(
+        select(Account.shop_id, Account.kind, Account.balance).where(
+            Account.shop_id.in_(shop_ids)
+        )
+    ):
+        found[shop_id][kind] = balance
+    return {
+        id: {kind: kinds.get(kind, 0) for kind in SELLER_ACCOUNTS}
+        for id, kinds in found.items()
+    }
+
+
+def seller_totals() -> dict[AccountKind, int]:
+    """Pending, available and paid out across all sellers."""
+    found = dict(
+        db.session.execute(
+            select(Account.kind, func.sum(Account.balance))
+            .where(Account.shop_id.is_not(None))
+            .group_by(Account.kind)
+        ).all()
+    )
+    return {kind: found.get(kind, 0) for kind in SELLER_ACCOUNTS}
+
+
 def record_payout(
     shop: Shop, amount: int, method: str, reference: str, actor: User, key: str
 ) -> Payout:

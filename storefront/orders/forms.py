@@ -20,6 +20,7 @@ from wtforms.validators import (
 )
 
 from storefront.orders.models import PaymentMethod
+from storefront.orders.services import Customer
 from storefront.phones import PhoneError, normalise_phone
 
 #: What each payment method is called at checkout.
@@ -113,6 +114,16 @@ class CheckoutForm(FlaskForm):
             normalise_phone(field.data)
         except PhoneError as error:
             raise ValidationError(str(error)) from None
+
+    def customer(self, visitor: str | None) -> Customer:
+        """Who is ordering, from a validated form, and from which browser."""
+        return Customer(
+            self.name.data,
+            self.phone.data,
+            self.address.data,
+            self.note.data or "",
+            visitor,
+        )
 
     def shown_total(self) -> int | None:
         """The total on the page the customer submitted, if it is readable."""

@@ -3,7 +3,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storefront.accounts.models import User
@@ -34,6 +34,9 @@ class Order(db.Model):
         CheckConstraint("subtotal >= 0 AND shipping >= 0", name="amounts"),
         CheckConstraint("total = subtotal + shipping", name="total"),
         CheckConstraint("refunded BETWEEN 0 AND total", name="refunded"),
+        # A shop's orders over a period, and a shop's customers.
+        Index("ix_orders_shop_created", "shop_id", "created_at"),
+        Index("ix_orders_shop_phone", "shop_id", "phone"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -49,6 +52,8 @@ class Order(db.Model):
     #: E.164 mobile number.
     phone: Mapped[str] = mapped_column(String(20), index=True)
     address: Mapped[str] = mapped_column(Text)
+    #: The anonymous id of the browser that placed it (links it to its visits).
+    visitor: Mapped[str | None] = mapped_column(String(32), index=True)
     note: Mapped[str] = mapped_column(Text, default="")
     payment_method: Mapped[PaymentMethod] = mapped_column(str_enum(PaymentMethod))
     state: Mapped[OrderState] = mapped_column(

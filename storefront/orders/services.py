@@ -153,6 +153,8 @@ class Customer:
     phone: str
     address: str
     note: str = ""
+    #: The browser's anonymous visitor id, when it has one.
+    visitor: str | None = None
 
 
 def new_number() -> str:
@@ -201,6 +203,7 @@ def place_order(
         phone=phone,
         address=customer.address.strip(),
         note=customer.note.strip(),
+        visitor=customer.visitor,
         payment_method=payment_method,
         subtotal=cart.subtotal,
         shipping=cart.shipping,

@@ -37,7 +37,6 @@ from storefront.orders.models import Order, PaymentMethod
 from storefront.orders.services import (
     STATE_LABELS,
     Cart,
-    Customer,
     SoldOut,
     cart_refusal,
     find_order,
@@ -48,7 +47,7 @@ from storefront.orders.services import (
 from storefront.phones import masked
 from storefront.settings import get_setting
 from storefront.shops.models import Shop
-from storefront.shops.services import REFERRAL_COOKIE, attributed_shop
+from storefront.shops.services import REFERRAL_COOKIE, attributed_shop, known_visitor
 
 # The cart in the session
 
@@ -271,12 +270,9 @@ def place_from(form: CheckoutForm, quantities: dict[int, int]) -> Order:
                 "the new total and place your order again."
             )
         )
-    customer = Customer(
-        form.name.data, form.phone.data, form.address.data, form.note.data or ""
-    )
     return place_order(
         quantities,
-        customer,
+        form.customer(known_visitor()),
         PaymentMethod(form.payment_method.data),
         attributed_shop(request.cookies.get(REFERRAL_COOKIE), form.phone.data),
         form.checkout_key.data,

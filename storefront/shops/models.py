@@ -96,11 +96,22 @@ class Visit(db.Model):
     product_id: Mapped[int | None] = mapped_column(ForeignKey("product.id"))
     #: Anonymous id from the visitor's cookie.
     visitor: Mapped[str] = mapped_column(String(32))
+    #: The visitor's day in the shop's time zone.
     day: Mapped[date]
     #: ``shop:product:visitor:day``: a second hit the same day inserts nothing.
     once: Mapped[str] = mapped_column(String(80), unique=True)
+    #: How the visitor came: a shared link, or a QR code (``?via=qr``).
+    channel: Mapped[str] = mapped_column(
+        String(8), default="link", server_default="link"
+    )
+    #: The sharing code of the customer whose share brought the visitor (``?by=``).
+    sharer: Mapped[str | None] = mapped_column(String(16))
 
-    __table_args__ = (db.Index("ix_visit_shop_day", "shop_id", "day"),)
+    __table_args__ = (
+        # Both cover the counts of unique visitors: per shop, and across shops.
+        db.Index("ix_visit_shop_day_visitor", "shop_id", "day", "visitor"),
+        db.Index("ix_visit_day_visitor", "day", "visitor"),
+    )
 
 
 class CustomerBinding(db.Model):

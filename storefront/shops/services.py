@@ -1,13 +1,15 @@
 """Shop rules: opening a shop, its profile and curation, recruiting, visits and
 which shop a customer's order belongs to."""
 
+import base64
+import hmac
 import re
 import secrets
 import threading
 from collections import OrderedDict
 from datetime import timedelta
 
-from flask import current_app, has_request_context
+from flask import current_app, has_request_context, request
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import Select, case, delete, func, select
@@ -33,7 +35,7 @@ from storefront.shops.models import (
     ShopStatus,
     Visit,
 )
-from storefront.timeutil import utcnow
+from storefront.timeutil import local_day, utcnow
 
 SHOP_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,30}[a-z0-9]$")
 #: Slugs that would read as ours, not a seller's.
@@ -65,6 +67,11 @@ RESERVED_SLUGS = frozenset(
 )
 #: The cookie naming the shop that referred this visitor (a signed token).
 REFERRAL_COOKIE = "ref"
+#: The cookie holding a browser's anonymous visitor id.
+VISITOR_COOKIE = "vid"
+VISITOR_ID = re.compile(r"^[A-Za-z0-9_-]{16,32}$")
+#: A customer's sharing code in a link (``?by=``): see ``customer_code``.
+CUSTOMER_CODE = re.compile(r"^[a-z2-7]{10}$")
 MAX_NOTE = 1000
 MAX_FEATURED = 4
 AVATAR_WIDTHS = [96, 192]
@@ -372,8 +379,29 @@ RECENT_VISITS = 10_000
 recent_lock = threading.Lock()
 
 
-def record_visit(shop: Shop, product: Product | None, visitor: str) -> None:
-    """Count ``visitor`` on this shop page once a day.
+def customer_code(phone: str) -> str:
+    """The code a customer's shares carry (``?by=``) so the seller can see whose
+    shares brought visitors: the same for a phone everywhere, and not the phone."""
+    key = current_app.secret_key.encode()
+    digest = hmac.digest(key, f"customer:{phone}".encode(), "sha256")
+    return base64.b32encode(digest).decode()[:10].lower()
+
+
+def known_visitor() -> str | None:
+    """This browser's anonymous visitor id, if it has a valid one."""
+    value = request.cookies.get(VISITOR_COOKIE, "")
+    return value if VISITOR_ID.match(value) else None
+
+
+def record_visit(
+    shop: Shop,
+    product: Product | None,
+    visitor: str,
+    channel: str = "link",
+    sharer: str | None = None,
+) -> None:
+    """Count ``visitor`` on this shop page once a day (the shop's day), with how
+    they came: ``channel`` ("link" or "qr") and the ``sharer``'s customer code.
 
     A repeat within the day is skipped in memory when this process saw it, and
     otherwise ignored by the database's unique key. The insert runs in its own
@@ -381,7 +409,7 @@ def record_visit(shop: Shop, product: Product | None, visitor: str) -> None:
     only for that moment; on SQLite, in a view that writes, it joins the view's
     transaction instead (and counts when the view commits).
     """
-    day = utcnow().date()
+    day = local_day(utcnow())
     once = f"{shop.id}:{product.id if product else 0}:{visitor}:{day}"
     with recent_lock:
         if once in recent_visits:
@@ -395,6 +423,8 @@ def record_visit(shop: Shop, product: Product | None, visitor: str) -> None:
         "visitor": visitor,
         "day": day,
         "once": once,
+        "channel": channel,
+        "sharer": sharer,
     }
     dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(Visit).values(values).on_conflict_do_nothing()

@@ -1,6 +1,5 @@
 """Sign-up, the seller's back office at /me, and the public shop pages."""
 
-import re
 import secrets
 from functools import wraps
 
@@ -28,8 +27,6 @@ from storefront.shops.forms import AvatarForm, JoinForm, NoteForm, ProfileForm
 from storefront.shops.models import Shop, ShopProduct
 from storefront.templating import url_with
 
-VISITOR_COOKIE = "vid"
-VISITOR_ID = re.compile(r"^[A-Za-z0-9_-]{16,32}$")
 CATALOG_PAGE_SIZE = 30
 
 
@@ -61,13 +58,16 @@ def attribute_visit(shop: Shop, product: Product | None = None) -> None:
     if not services.keeps_referral(request.cookies.get(services.REFERRAL_COOKIE), shop):
         g.referral_shop = shop
     if not services.is_bot(request.user_agent.string):
-        services.record_visit(shop, product, visitor_id())
+        channel = "qr" if request.args.get("via") == "qr" else "link"
+        sharer = request.args.get("by", "")
+        sharer = sharer if services.CUSTOMER_CODE.match(sharer) else None
+        services.record_visit(shop, product, visitor_id(), channel, sharer)
 
 
 def visitor_id() -> str:
     """The anonymous id in the visitor's cookie, made on the first visit."""
-    value = request.cookies.get(VISITOR_COOKIE, "")
-    if not VISITOR_ID.match(value):
+    value = services.known_visitor()
+    if value is None:
         value = g.new_visitor = secrets.token_urlsafe(16)
     return value
 
@@ -82,7 +82,9 @@ def attribution_cookies(response):
             services.REFERRAL_COOKIE, token, max_age=days * 86400, **cookie
         )
     if visitor := g.pop("new_visitor", None):
-        response.set_cookie(VISITOR_COOKIE, visitor, max_age=2 * 365 * 86400, **cookie)
+        response.set_cookie(
+            services.VISITOR_COOKIE, visitor, max_age=2 * 365 * 86400, **cookie
+        )
     return response
 
 
@@ -152,7 +154,7 @@ def join():
     Bad input re-renders the form with messages (422) and writes nothing.
     """
     if current_user.is_authenticated:
-        return redirect(url_for("shops.me"))
+        return redirect(url_for("analytics.dashboard"))
     form = JoinForm()
     if not form.is_submitted():
         form.ref.data = request.args.get("ref", "")
@@ -205,9 +207,9 @@ def own_item(item_id: int) -> ShopProduct:
     return item
 
 
-@bp.get("/me")
+@bp.get("/me/products")
 @seller_required
-def me():
+def products():
     """The seller's shop at a glance: status, link and share panel, and the
     products with their notes, to reorder, feature, annotate or remove."""
     return curation_page()
@@ -229,7 +231,7 @@ def after_curation_change():
     db.session.commit()
     if is_partial():
         return curation_page()
-    return redirect(url_for("shops.me"))
+    return redirect(url_for("shops.products"))
 
 
 @bp.post("/me/items/<int:item_id>/remove")
@@ -269,7 +271,7 @@ def toggle_featured(item_id: int):
         if is_partial():
             return curation_page(422, str(error))
         flash(str(error), "error")
-        return redirect(url_for("shops.me"))
+        return redirect(url_for("shops.products"))
     return after_curation_change()
 
 
@@ -289,7 +291,7 @@ def save_note(item_id: int):
         db.session.commit()
     if not is_partial():
         flash(error or _("Note saved."), "error" if error else "message")
-        return redirect(url_for("shops.me"))
+        return redirect(url_for("shops.products"))
     return render(
         "shops/_item.html",
         status=422 if error else 200,
