@@ -5,7 +5,7 @@ Loading twice changes nothing: every row is looked up by its email or slug first
 
 import colorsys
 import hashlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 from io import BytesIO
 
 from PIL import Image, ImageDraw
@@ -16,6 +16,7 @@ from storefront.accounts.services import create_user, find_user
 from storefront.catalog import services as catalog
 from storefront.catalog.models import Category, Product
 from storefront.extensions import db
+from storefront.phones import normalise_phone
 from storefront.settings import get_setting
 from storefront.shops import services as shops
 from storefront.shops.models import Shop, Visit
@@ -229,6 +230,8 @@ GROUPS = [
 ]
 #: Days of visit history generated for the charts.
 VISIT_DAYS = 120
+#: Completed orders of each shop's history, spread over those days.
+HISTORY_ORDERS = 30
 
 #: slug, name, hue of its photos (0-1)
 CATEGORIES = [
@@ -603,6 +606,7 @@ def load_demo(base_url: str) -> list[str]:
             catalog.add_image(product, demo_photo(slug, hues[category]))
     load_shops()
     load_visits()
+    load_history()
     load_orders()
     load_groups()
     db.session.commit()
@@ -637,39 +641,135 @@ def load_shops() -> None:
             shops.set_featured(item, featured)
 
 
+def demo_visitors(
+    shop_id: int, day, products: list[int]
+) -> list[tuple[str, int | None]]:
+    """The demo's visitors of one shop on one day and the product each landed
+    on (None: the shop page): busier weekends and a rise lately."""
+    age = (utcnow().date() - day).days
+    growth = 1 + (VISIT_DAYS - age) / 30
+    weekend = 1.6 if day.weekday() >= 5 else 1
+    seed = hashlib.sha256(f"{shop_id}:{day}".encode()).digest()
+    return [
+        (
+            f"demo{shop_id}x{seed[1 + n % 8]}x{n}",
+            products[seed[n % 32] % len(products)] if n % 3 else None,
+        )
+        for n in range(int((4 + seed[0] % 6) * growth * weekend))
+    ]
+
+
 def load_visits() -> None:
-    """A few months of visits to every shop up to today: busier weekends and a
-    rise lately, so the charts have a shape. Loading again the same day adds
-    nothing; another day adds that day's visits."""
-    picked = {
-        shop.id: [item.product_id for item in shop.items]
-        for shop in db.session.scalars(select(Shop))
-    }
+    """A few months of visits to every shop up to today, some from QR codes and
+    some through regular customers' shares, so the charts have a shape. Loading
+    again the same day adds nothing; another day adds that day's visits."""
     today = utcnow().date()
     rows = []
-    for shop_id, products in picked.items():
+    for shop in db.session.scalars(select(Shop)):
+        products = [item.product_id for item in shop.items]
+        sharers = [
+            shops.customer_code(normalise_phone(phone))
+            for _name, phone in regulars(shop)[:3]
+        ]
         for age in range(VISIT_DAYS):
             day = today - timedelta(days=age)
-            growth = 1 + (VISIT_DAYS - age) / 30
-            weekend = 1.6 if day.weekday() >= 5 else 1
-            seed = hashlib.sha256(f"{shop_id}:{day}".encode()).digest()
-            for n in range(int((4 + seed[0] % 6) * growth * weekend)):
-                visitor = f"demo{shop_id}x{seed[1 + n % 8]}x{n}"
-                product = products[seed[n % 32] % len(products)] if n % 3 else None
-                once = f"{shop_id}:{product or 0}:{visitor}:{day}"
+            for n, (visitor, product) in enumerate(
+                demo_visitors(shop.id, day, products)
+            ):
                 rows.append(
                     {
-                        "shop_id": shop_id,
+                        "shop_id": shop.id,
                         "product_id": product,
                         "visitor": visitor,
                         "day": day,
-                        "once": once,
+                        "once": f"{shop.id}:{product or 0}:{visitor}:{day}",
+                        "channel": "qr" if n % 5 == 2 else "link",
+                        "sharer": sharers[n % 3] if n % 7 == 3 else None,
                     }
                 )
     known = set(db.session.scalars(select(Visit.once)))
     fresh = [row for row in rows if row["once"] not in known]
     if fresh:
         db.session.execute(insert(Visit), fresh)
+
+
+#: Each shop's regular customers (surnames, given names) for its order history.
+SURNAMES = "李王张刘陈杨黄赵吴周"
+GIVEN = "明华丽强静敏军洁磊艳"
+
+
+def regulars(shop: Shop) -> list[tuple[str, str]]:
+    """Ten customers of ``shop``: name and phone, the same each time."""
+    return [
+        (
+            SURNAMES[(shop.id + n) % 10] + GIVEN[(shop.id * 3 + n) % 10],
+            f"1390{shop.id:03d}{n:04d}",
+        )
+        for n in range(10)
+    ]
+
+
+def load_history() -> None:
+    """Months of completed orders in every shop from its regular customers,
+    some buying again and again, each from one of that day's visitors: the
+    dashboard's conversion, order value and repeat purchases have a history.
+
+    Stock taken by these orders is put back (it was restocked since), and
+    their commission is settled as the sweep would have long ago.
+    """
+    from storefront.ledger import services as ledger
+    from storefront.orders import services as orders
+    from storefront.orders.models import PaymentMethod
+
+    operator = find_user(OPERATOR[0])
+    today = utcnow().date()
+    placed = False
+    for shop in db.session.scalars(select(Shop).order_by(Shop.id)):
+        products = [
+            item.product
+            for item in shop.items
+            if item.product.active and item.product.stock >= 2
+        ]
+        customers = regulars(shop)
+        for n in range(HISTORY_ORDERS):
+            key = f"demo-history-{shop.slug}-{n}"
+            if orders.order_by_key(key) is not None:
+                continue
+            seed = hashlib.sha256(key.encode()).digest()
+            age = VISIT_DAYS - 1 - n * (VISIT_DAYS - 10) // HISTORY_ORDERS - seed[0] % 3
+            day = today - timedelta(days=age)
+            visitors = demo_visitors(shop.id, day, [i.product_id for i in shop.items])
+            name, phone = customers[min(seed[1] % 16, 9)]  # the first few come back
+            product = products[seed[2] % len(products)]
+            quantity = 1 + seed[3] % 2
+            order = orders.place_order(
+                {product.id: quantity},
+                orders.Customer(
+                    name,
+                    phone,
+                    "上海市徐汇区漕溪北路 200 号",
+                    visitor=visitors[seed[4] % len(visitors)][0],
+                ),
+                PaymentMethod.TRANSFER,
+                shop,
+                key,
+            )
+            orders.mark_paid(order, operator)
+            orders.ship(order, "顺丰 SF Express", f"SF{seed.hex()[:10]}", operator)
+            orders.complete(order, operator)
+            product.stock += quantity
+            at = datetime.combine(day, datetime.min.time()) + timedelta(
+                hours=2 + seed[5] % 12, minutes=seed[6] % 60
+            )
+            order.created_at = at
+            order.number = f"{day:%y%m%d}-{order.number[7:]}"
+            for event in order.events:
+                event.at = at
+            placed = True
+    if placed:
+        days = get_setting("AFTER_SALE_DAYS")
+        while ledger.settle_due(utcnow() + timedelta(days=days, minutes=1)):
+            pass
 
 
 def load_orders() -> None:
