@@ -2,7 +2,8 @@
 
 from storefront.accounts.models import User
 from storefront.catalog.models import Category, Product, ProductImage
-from storefront.demo import GROUPS, ORDERS
+from storefront.analytics import services as analytics
+from storefront.demo import GROUPS, HISTORY_ORDERS, ORDERS
 from storefront.extensions import db
 from storefront.groupbuy.models import Group, GroupMember, GroupOffer, GroupState
 from storefront.ledger import services as ledger
@@ -59,10 +60,19 @@ def test_demo_is_idempotent_and_prints_logins(app, runner, client):
         states = set(db.session.scalars(db.select(Order.state)))
         assert states == set(OrderState)  # an order in every state
         group_orders = sum(len(members) for _p, _s, _a, members, *_ in GROUPS)
+        history = len(shops) * HISTORY_ORDERS
         assert (
             db.session.scalar(db.select(db.func.count(Order.id)))
-            == len(ORDERS) + group_orders
+            == len(ORDERS) + group_orders + history
         )
+        # Each shop's dashboard and customers have months of history to show.
+        for shop in shops:
+            report = analytics.report(shop.id, analytics.Period.last_days(90))
+            assert report.now.visitors and report.now.orders and report.before.orders
+            assert report.now.repeat_buyers and report.now.conversion
+            assert all(c.visitors for c in analytics.channels(shop.id, report.period))
+            segments = analytics.customers(shop.id).counts()
+            assert all(segments.values()), segments
         # Earnings in every stage, and a ledger that reconciles.
         owed = {shop.slug: ledger.balances(shop) for shop in shops}
         assert owed["mei"][ledger.A.PAID_OUT] > 0
