@@ -195,12 +195,22 @@ def numbers(shop_id: int | None, period: Period) -> Numbers:
         select(func.count(Visit.visitor.distinct())).where(*visits_in(shop_id, period))
     )
     sales = db.session.execute(sales_in(shop_id, period)).all()
-    orders_by_phone: dict[str, int] = defaultdict(int)
-    for _at, phone, _sale in sales:
-        orders_by_phone[phone] += 1
-    bought_before = set(
-        db.session.scalars(
-            select(Order.phone)
+    orders = Counter(phone for _at, phone, _sale in sales)
+    before = {phone for _shop, phone in bought_before(shop_id, period)}
+    return Numbers(
+        visitors=visitors,
+        buyers=len(orders),
+        orders=len(sales),
+        sales=sum(sale for _at, _phone, sale in sales),
+        repeat_buyers=repeat_buyers(orders, before),
+    )
+
+
+def bought_before(shop_id: int | None, period: Period) -> set[tuple[int, str]]:
+    """(shop id, phone) of the period's buyers who had bought there before it."""
+    return set(
+        db.session.execute(
+            select(Order.shop_id, Order.phone)
             .distinct()
             .where(
                 shop_filter(Order.shop_id, shop_id),
@@ -210,19 +220,13 @@ def numbers(shop_id: int | None, period: Period) -> Numbers:
                     sales_in(shop_id, period).with_only_columns(Order.phone)
                 ),
             )
-        )
+        ).all()
     )
-    return Numbers(
-        visitors=visitors,
-        buyers=len(orders_by_phone),
-        orders=len(sales),
-        sales=sum(sale for _at, _phone, sale in sales),
-        repeat_buyers=sum(
-            1
-            for phone, count in orders_by_phone.items()
-            if count > 1 or phone in bought_before
-        ),
-    )
+
+
+def repeat_buyers(orders: Counter[str], before: set[str]) -> int:
+    """Buyers with two orders in the period, or one and an earlier one."""
+    return sum(1 for phone, count in orders.items() if count > 1 or phone in before)
 
 
 def daily(shop_id: int | None, period: Period) -> list[Day]:
@@ -345,7 +349,9 @@ def sources(shop_id: int, period: Period, group_by) -> list[Source]:
         .outerjoin(sold, sold.c.visitor == Visit.visitor)
         .where(*visits_in(shop_id, period))
         .group_by(group_by)
-        .order_by(func.count(Visit.visitor.distinct()).desc(), group_by)
+        .order_by(
+            func.count(Visit.visitor.distinct()).desc(), group_by.asc().nulls_first()
+        )
     ).all()
     return [Source(key, visitors, orders) for key, visitors, orders in rows]
 
@@ -545,6 +551,9 @@ def leaderboard(period: Period) -> list[ShopNumbers]:
         orders[shop_id][phone] += 1
         sales[shop_id] += sale
     ids = set(visitors) | set(orders)
+    before: dict[int, set[str]] = defaultdict(set)
+    for shop_id, phone in bought_before(None, period):
+        before[shop_id].add(phone)
     owed = ledger.balances_of(list(ids))
     board = [
         ShopNumbers(
@@ -554,6 +563,7 @@ def leaderboard(period: Period) -> list[ShopNumbers]:
                 buyers=len(orders[shop.id]),
                 orders=orders[shop.id].total(),
                 sales=sales[shop.id],
+                repeat_buyers=repeat_buyers(orders[shop.id], before[shop.id]),
             ),
             owed[shop.id][AccountKind.PENDING] + owed[shop.id][AccountKind.AVAILABLE],
         )
