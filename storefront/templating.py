@@ -8,6 +8,7 @@ from markupsafe import Markup, escape
 
 from storefront.money import currency, format_money, format_rate, to_major
 from storefront.shops.services import AVATAR_WIDTHS
+from storefront.timeutil import local_day, utcnow
 
 #: Language names shown in the switch, each in its own language.
 LANGUAGE_NAMES = {"zh_CN": "中文", "en": "English"}
@@ -66,12 +67,23 @@ def page_url(page: int) -> str:
 
 
 def register_template_helpers(app: Flask) -> None:
+    # Imported here: analytics imports the shop views, which import this module.
+    from storefront.analytics import charts
+
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["rate"] = format_rate
     app.jinja_env.filters["major"] = lambda amount: to_major(amount, currency())
     app.jinja_env.globals["photo"] = photo
     app.jinja_env.globals["page_url"] = page_url
     app.jinja_env.globals["avatar"] = avatar
+    app.jinja_env.filters["measure"] = charts.format_measure
+    app.jinja_env.filters["change"] = charts.format_change
+    app.jinja_env.filters["short_day"] = charts.short_day
+    app.jinja_env.globals["date_range"] = charts.date_range
+    app.jinja_env.globals["spark"] = charts.spark
+    app.jinja_env.globals["trend"] = charts.trend
+    app.jinja_env.globals["is_same"] = charts.is_same
+    app.jinja_env.globals["today"] = lambda: local_day(utcnow())
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

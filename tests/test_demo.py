@@ -1,8 +1,8 @@
 """The demo command: loads a browsable shop once, prints its URLs and logins."""
 
 from storefront.accounts.models import User
-from storefront.catalog.models import Category, Product, ProductImage
 from storefront.analytics import services as analytics
+from storefront.catalog.models import Category, Product, ProductImage
 from storefront.demo import GROUPS, HISTORY_ORDERS, ORDERS
 from storefront.extensions import db
 from storefront.groupbuy.models import Group, GroupMember, GroupOffer, GroupState

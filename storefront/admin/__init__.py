@@ -9,3 +9,4 @@ from storefront.admin import views  # noqa: E402, F401
 from storefront.admin import orders  # noqa: E402, F401
 from storefront.admin import ledger  # noqa: E402, F401
 from storefront.admin import groupbuys  # noqa: E402, F401
+from storefront.admin import analytics  # noqa: E402, F401

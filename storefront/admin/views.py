@@ -40,12 +40,6 @@ def category_choices(form) -> None:
     ]
 
 
-@bp.get("/")
-def index():
-    """The back office's first screen: the order queue (what needs doing)."""
-    return redirect(url_for("admin.orders"))
-
-
 @bp.get("/products")
 def products():
     """Products with search-as-you-type (``q``), category (``c``) and status

@@ -3,19 +3,12 @@
 from flask import g, request
 
 from storefront.analytics import bp, services
-from storefront.analytics.forms import PeriodForm
+from storefront.analytics.forms import chosen_period
 from storefront.exports import csv_response
 from storefront.htmx import render
 from storefront.shops.views import seller_required
 
 CUSTOMERS_PAGE_SIZE = 50
-
-
-def chosen_period() -> tuple[PeriodForm, int]:
-    """The period form read from the query string, and the status to answer
-    with: 400 when the range it asks for cannot be shown."""
-    form = PeriodForm(request.args)
-    return form, 200 if form.validate() else 400
 
 
 @bp.get("/me")
@@ -64,6 +57,8 @@ def customers():
         "customer_list",
         shop=g.shop,
         customers=found,
+        counts=found.counts(),
+        lapsed_days=services.LAPSED_DAYS,
         segment=segment,
         query=query,
         people=people[start : start + CUSTOMERS_PAGE_SIZE],

@@ -379,15 +379,17 @@ def status(code: str):
 @limiter.limit(POSTER_RATE_LIMIT)
 def poster(code: str):
     """The invite's poster (PNG download): the product at the group's price,
-    the seller's name and a QR code of the invite link. 404 once the group has
-    ended."""
+    the seller's name and a QR code of the invite link (with a member's
+    ``?by=`` code). 404 once the group has ended."""
     group = find_group(code)
     if shown_state(group) is not G.OPEN:
         abort(404)
     shop = group.shop if group.shop is not None and group.shop.is_open else None
-    png = sharing.poster_png(
-        invite_url(group), group.offer.product, shop, group.group_price
+    # A member's poster (from their order page) keeps their sharing code.
+    link = sharing.with_params(
+        invite_url(group), by=sharing.sharer(request.args.get("by")) if shop else None
     )
+    png = sharing.poster_png(link, group.offer.product, shop, group.group_price)
     response = Response(png, mimetype="image/png")
     response.headers.set(
         "Content-Disposition", "attachment", filename=f"group-{group.code}-poster.png"

@@ -47,7 +47,12 @@ from storefront.orders.services import (
 from storefront.phones import masked
 from storefront.settings import get_setting
 from storefront.shops.models import Shop
-from storefront.shops.services import REFERRAL_COOKIE, attributed_shop, known_visitor
+from storefront.shops.services import (
+    REFERRAL_COOKIE,
+    attributed_shop,
+    customer_code,
+    known_visitor,
+)
 
 # The cart in the session
 
@@ -369,6 +374,8 @@ def order(number: str, token: str):
         instructions=get_setting("PAYMENT_INSTRUCTIONS"),
         payment_qr=payment_qr(),
         seat=seat,
+        # What this customer's shares carry (?by=), so the seller sees who shared.
+        share_code=customer_code(order.phone),
     )
     # The address is the secret: keep it out of shared caches, search engines and
     # other sites' logs.

@@ -2,7 +2,9 @@
 
 Each page has ``…/share`` (the panel: link, QR code, poster, Web Share; the whole
 page on a plain GET, only the panel for htmx) and ``…/poster.png``. Shops that are
-not open have nothing to share: their addresses are a 404 here.
+not open have nothing to share: their addresses are a 404 here. A customer's
+order page asks for them with ``?by=<their sharing code>``, which the shared
+link, its QR code and poster then carry.
 """
 
 from flask import Response, request, url_for
@@ -17,6 +19,9 @@ from storefront.shops.views import load_shop
 
 #: Posters cost real CPU to draw; a person needs a handful, not hundreds.
 POSTER_RATE_LIMIT = "30 per minute"
+
+# Templates pass a group's invite panel through it on a member's order page.
+bp.add_app_template_global(sharing.by_sharer, "by_sharer")
 
 
 def picked_product(shop: Shop, product_slug: str) -> Product:
@@ -38,9 +43,16 @@ def house_product(product_slug: str) -> tuple[Product, Shop | None]:
     )
 
 
+def shared_by(shop: Shop | None) -> str | None:
+    """The sharing customer's code (``?by=``), when valid and there is a shop
+    for the visits it brings (house pages count no visits)."""
+    return sharing.sharer(request.args.get("by")) if shop is not None else None
+
+
 def panel(shop: Shop | None, product: Product | None, poster_url: str):
     """The share page, or only its panel for htmx."""
-    link = sharing.share_url(shop, product)
+    code = shared_by(shop)
+    link = sharing.with_params(sharing.share_url(shop, product), by=code)
     return render(
         "shops/share.html",
         "share_panel",
@@ -49,13 +61,14 @@ def panel(shop: Shop | None, product: Product | None, poster_url: str):
         share_link=link,
         share_title=sharing.share_title(shop, product),
         share_qr=sharing.qr_svg(link),
-        poster_url=poster_url,
+        poster_url=sharing.with_params(poster_url, by=code),
     )
 
 
 def poster(shop: Shop | None, product: Product | None, name: str) -> Response:
     """The poster PNG as a download named ``name``-poster.png."""
-    png = sharing.poster_png(sharing.share_url(shop, product), product, shop)
+    link = sharing.with_params(sharing.share_url(shop, product), by=shared_by(shop))
+    png = sharing.poster_png(link, product, shop)
     response = Response(png, mimetype="image/png")
     response.headers.set(
         "Content-Disposition", "attachment", filename=f"{name}-poster.png"

@@ -2,12 +2,16 @@
 
 A share always carries a seller when there is one (the page's shop, else the shop
 that referred the visitor), so a customer passing a link on keeps crediting the
-seller who brought them.
+seller who brought them. A customer's share also carries their code (``?by=``),
+so the seller sees whose shares brought visitors; QR codes, on screen and on
+posters, add ``?via=qr`` so a scan counts as the QR channel (the link to copy
+stays without it).
 """
 
 import re
 from functools import lru_cache
 from io import BytesIO
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import segno
 from flask import current_app, url_for
@@ -62,6 +66,48 @@ def share_url(shop: Shop | None, product: Product | None) -> str:
     raise ValueError("share_url needs a shop or a product")
 
 
+def with_params(url: str, **params: str | None) -> str:
+    """``url`` with the query ``params`` set (empty ones left out), keeping its
+    own query: ``/g/x?r=mei&by=…``, ``/s/mei?by=…``."""
+    extra = {name: value for name, value in params.items() if value}
+    if not extra:
+        return url
+    parts = urlsplit(url)
+    query = [
+        (name, value)
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+        if name not in extra
+    ]
+    return urlunsplit(parts._replace(query=urlencode([*query, *extra.items()])))
+
+
+def sharer(code: str | None) -> str | None:
+    """``code`` if it is a customer's sharing code (``?by=``), else None."""
+    return code if code and services.CUSTOMER_CODE.match(code) else None
+
+
+def qr_link(url: str) -> str:
+    """What a QR code of ``url`` encodes: the link marked as scanned."""
+    return with_params(url, via="qr")
+
+
+def by_sharer(panel: dict, code: str | None) -> dict:
+    """A share panel's context (``share_link``, ``share_qr``, ``poster_url``,
+    ``shop``) as shared by the customer with sharing ``code``: link, QR code and
+    poster carry ``?by=``. Unchanged without a valid code, or without a shop to
+    credit (visits are only counted for shops)."""
+    code = sharer(code)
+    if code is None or panel.get("shop") is None:
+        return panel
+    link = with_params(panel["share_link"], by=code)
+    return {
+        **panel,
+        "share_link": link,
+        "share_qr": qr_svg(link),
+        "poster_url": with_params(panel["poster_url"], by=code),
+    }
+
+
 def share_title(shop: Shop | None, product: Product | None) -> str:
     """What the share is called in a chat: the product's name, else the shop's."""
     if product is not None:
@@ -70,10 +116,11 @@ def share_title(shop: Shop | None, product: Product | None) -> str:
 
 
 def qr_svg(url: str) -> Markup:
-    """``url`` as an inline SVG QR code: scalable by CSS (no fixed size), on a
-    white background so it scans in dark mode too, named for screen readers."""
+    """An inline SVG QR code of ``url`` marked as scanned (``qr_link``):
+    scalable by CSS (no fixed size), on a white background so it scans in dark
+    mode too, named for screen readers (by the link as shared)."""
     label = _("QR code for %(url)s", url=url)
-    svg = make_qr(url).svg_inline(
+    svg = make_qr(qr_link(url)).svg_inline(
         scale=4, border=2, light="#fff", omitsize=True, title=label, svgclass="qr"
     )
     return Markup(
@@ -168,7 +215,8 @@ def poster_png(
 ) -> bytes:
     """A portrait share poster as PNG bytes: the product (photo, name, price and
     whose pick it is) or, without a product, the shop (avatar, name, bio and a few
-    of its products), with a QR code of ``url`` big enough to scan from a screen.
+    of its products), with a QR code of ``url`` (marked as scanned: ``qr_link``)
+    big enough to scan from a screen.
     ``price`` (a group's price) replaces the product's, which is struck through.
     """
     if product is None and shop is None:
@@ -191,7 +239,7 @@ def poster_png(
             "Scan to see what %(name)s picked for you.", name=shop.owner.name
         )
         _lines(draw, TEXT_TOP, bio, poster_font(30), column, 6)
-    _qr(poster, url, (qr_left, TEXT_TOP))
+    _qr(poster, qr_link(url), (qr_left, TEXT_TOP))
     _footer(draw, shop)
     return _encode(poster)
 

@@ -1,4 +1,5 @@
-"""Sign-up, the seller's back office at /me, and the public shop pages."""
+"""Sign-up, the seller's back office under /me (products, catalog, profile; the
+dashboard at /me itself is analytics'), and the public shop pages."""
 
 import secrets
 from functools import wraps
@@ -22,7 +23,7 @@ from storefront.catalog.services import product_search
 from storefront.errors import DomainError
 from storefront.extensions import db, limiter
 from storefront.htmx import is_partial, render
-from storefront.shops import bp, services
+from storefront.shops import bp, services, sharing
 from storefront.shops.forms import AvatarForm, JoinForm, NoteForm, ProfileForm
 from storefront.shops.models import Shop, ShopProduct
 from storefront.templating import url_with
@@ -59,8 +60,7 @@ def attribute_visit(shop: Shop, product: Product | None = None) -> None:
         g.referral_shop = shop
     if not services.is_bot(request.user_agent.string):
         channel = "qr" if request.args.get("via") == "qr" else "link"
-        sharer = request.args.get("by", "")
-        sharer = sharer if services.CUSTOMER_CODE.match(sharer) else None
+        sharer = sharing.sharer(request.args.get("by"))
         services.record_visit(shop, product, visitor_id(), channel, sharer)
 
 
@@ -151,7 +151,11 @@ def shop_product(slug: str, product_slug: str):
 def join():
     """Open a shop: free, in a minute. ``?ref=<shop slug>`` records the recruiter.
 
-    Bad input re-renders the form with messages (422) and writes nothing.
+    A new shop has nothing to show or sell yet, so the seller lands on the
+    catalog to pick products, not on the (empty) dashboard; later sign-ins land
+    on the dashboard, which points an empty shop back to the catalog. Someone
+    already signed in goes to the dashboard. Bad input re-renders the form with
+    messages (422) and writes nothing.
     """
     if current_user.is_authenticated:
         return redirect(url_for("analytics.dashboard"))
@@ -227,7 +231,7 @@ def curation_page(status: int = 200, error: str | None = None):
 
 
 def after_curation_change():
-    """htmx gets the refreshed list; without JavaScript, back to /me."""
+    """htmx gets the refreshed list; without JavaScript, back to /me/products."""
     db.session.commit()
     if is_partial():
         return curation_page()

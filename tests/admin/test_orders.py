@@ -113,10 +113,16 @@ def queue(app, products):
 # The queue
 
 
-def test_back_office_opens_on_the_order_queue(as_operator):
-    response = as_operator.get("/admin/")
-    assert response.status_code == 302
-    assert response.headers["Location"] == "/admin/orders"
+def test_back_office_overview_links_to_the_order_queue(as_operator, queue):
+    response = as_operator.get("/admin/", headers=EN)
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    # One paid order to ship and one waiting for payment
+    assert re.search(
+        r'<a href="/admin/orders"><strong>2 orders to do</strong></a>:\s*'
+        r"1 to ship · 1 waiting for payment",
+        page,
+    )
 
 
 def test_queue_shows_what_needs_doing_paid_first(app, as_operator, queue):
@@ -124,9 +130,9 @@ def test_queue_shows_what_needs_doing_paid_first(app, as_operator, queue):
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert page.startswith("<!doctype html>")
-    # Orders is the first tab, and the current one
+    # Orders comes straight after the overview, and is the current tab
     tabs = re.search(r'<nav class="tabs".*?</nav>', page, re.S).group(0)
-    assert re.findall(r"<a [^>]*>([^<]+)</a>", tabs)[0] == "Orders"
+    assert re.findall(r"<a [^>]*>([^<]+)</a>", tabs)[:2] == ["Overview", "Orders"]
     assert '<a href="/admin/orders" aria-current="page">Orders</a>' in tabs
     assert page.index("Qian Yu") < page.index("Zhao Lei")  # paid, then waiting
     assert "Sun Li" not in page  # shipped: nothing to do

@@ -243,7 +243,7 @@ def test_group_fills_on_three_phones_and_an_unfilled_one_is_refunded(
     expect(share).to_be_visible()
     invite = share.input_value()
     assert re.fullmatch(
-        rf"{re.escape(live_server.url)}/g/([\w-]+)\?r={SLUG}", invite
+        rf"{re.escape(live_server.url)}/g/([\w-]+)\?r={SLUG}&by=[a-z2-7]{{10}}", invite
     ), invite
     expect(group_panel(zhang).locator(".share-qr svg")).to_be_visible()
     assert zhang.evaluate(FITS), "the leader's order page is wider than the phone"

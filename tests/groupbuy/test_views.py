@@ -18,12 +18,14 @@ from storefront.groupbuy.models import Group, GroupMember, GroupOffer, GroupStat
 from storefront.ledger.reconcile import problems
 from storefront.orders import services as orders
 from storefront.orders.models import Order, OrderEvent, OrderState
+from storefront.phones import normalise_phone
 from storefront.shops import services as shops
 from storefront.shops.models import Shop, Visit
 from storefront.timeutil import utcnow
 from tests import factories
 from tests.conftest import EN, PHONE_UA, login
 from tests.groupbuy.conftest import PHONES, make_offer, seat
+from tests.shops.test_sharing import scan
 
 G = GroupState
 S = OrderState
@@ -469,12 +471,18 @@ def test_the_invite_link_credits_the_seller(app, client, world):
     assert order_at(app, response.headers["Location"]).shop_id == world.shop
 
 
-def test_the_poster(app, client, world):
+def test_the_poster(app, client, world, tmp_path):
     placed = start(app, world)
     response = client.get(f"/g/{placed.code}/poster.png")
     assert response.status_code == 200 and response.mimetype == "image/png"
     assert response.data.startswith(b"\x89PNG")
     assert f"group-{placed.code}-poster.png" in response.headers["Content-Disposition"]
+    # A member's poster keeps their sharing code; a scan counts as the QR channel.
+    invite = f"http://localhost/g/{placed.code}?r=mei-s-picks"
+    member = client.get(f"/g/{placed.code}/poster.png?by=abcdefgh23")
+    assert scan(member.data, tmp_path) == f"{invite}&by=abcdefgh23&via=qr"
+    forged = client.get(f"/g/{placed.code}/poster.png?by=<b>")
+    assert scan(forged.data, tmp_path) == f"{invite}&via=qr"
     past_deadline(app, placed.code)
     assert client.get(f"/g/{placed.code}/poster.png").status_code == 404
 
@@ -717,7 +725,9 @@ def test_the_order_page_shows_the_group(app, client, world):
     assert "Your group-buy" in page and "2 seats left" in page
     assert COUNTDOWN.search(page)
     assert "Your order ships when the group fills." in page
-    assert f'value="http://localhost/g/{placed.code}?r={MEI}"' in page
+    with app.app_context():  # the invite carries Ann's sharing code too
+        code = shops.customer_code(normalise_phone(PHONES["Ann"]))
+    assert f'value="http://localhost/g/{placed.code}?r={MEI}&amp;by={code}"' in page
     assert f'hx-get="/g/{placed.code}/status?member=1"' in page
     assert "Join this group" not in page  # it is theirs already
     assert f'href="/g/{placed.code}"' in page

@@ -10,6 +10,7 @@ from storefront.orders import services
 from storefront.orders.models import Order, PaymentMethod
 from storefront.settings import Setting, set_setting
 from storefront.shops.models import Shop
+from storefront.shops.services import customer_code
 from tests import factories
 from tests.orders import EN
 
@@ -143,14 +144,22 @@ def test_share_and_open_a_shop_from_a_shop_order(app, client, tea):
         shop = factories.shop("mei@example.com", "Mei Tea").id
     number, token = place(app, tea, shop_id=shop)
     page = client.get(f"/o/{number}/{token}", headers=EN).get_data(as_text=True)
-    assert 'href="/s/mei-tea/share"' in page
+    # The share carries the customer's sharing code (tests/shops/test_sharing.py).
+    assert f'href="/s/mei-tea/share?by={wang_code(app)}"' in page
     assert 'href="/join?ref=mei-tea"' in page
 
 
 def test_share_and_open_a_shop_from_a_house_order(app, client, tea):
     number, token = place(app, tea)
     page = client.get(f"/o/{number}/{token}", headers=EN).get_data(as_text=True)
-    assert 'href="/p/green-tea/share"' in page and 'href="/join"' in page
+    assert f'href="/p/green-tea/share?by={wang_code(app)}"' in page
+    assert 'href="/join"' in page
+
+
+def wang_code(app) -> str:
+    """The sharing code of the phone ``place`` orders with."""
+    with app.app_context():
+        return customer_code("+8613912345678")
 
 
 # Finding an order again

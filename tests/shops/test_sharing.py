@@ -1,5 +1,7 @@
 """Sharing: which link a share carries, the panel (page and fragment), its QR code,
-and the poster (a real PNG whose QR code a scanner reads back)."""
+and the poster (a real PNG whose QR code a scanner reads back). QR codes carry
+``via=qr``; a customer's shares from their order page carry ``by=<their code>``;
+visits through either are recorded as such."""
 
 import os
 import re
@@ -15,15 +17,23 @@ from sqlalchemy import select
 from storefront.catalog.models import Product
 from storefront.catalog.services import add_image
 from storefront.extensions import db
+from storefront.groupbuy import services as groups
+from storefront.orders import services as orders
+from storefront.orders.models import PaymentMethod
+from storefront.phones import normalise_phone
 from storefront.shops import services, sharing
-from storefront.shops.models import Shop, ShopStatus
+from storefront.shops.models import Shop, ShopStatus, Visit
 from tests import factories
-from tests.conftest import EN, require
+from tests.conftest import EN, PHONE_UA, require
+from tests.groupbuy.conftest import make_offer
 
 SHOP_URL = "http://localhost/s/mei-tea"
 SHOP_TEA_URL = "http://localhost/s/mei-tea/p/green-tea"
 HOUSE_TEA_URL = "http://localhost/p/green-tea"
 LINK_INPUT = re.compile(r'<input type="url" value="([^"]+)" readonly data-share-link>')
+POSTER_LINK = re.compile(r'<a class="button" href="([^"]+)" download>')
+SHARE_BUTTON = re.compile(r'<a class="button" href="([^"]+)" hx-get="')
+WANG = "139 1234 5678"
 
 
 @pytest.fixture
@@ -46,7 +56,15 @@ def referral_cookie(app, shop_id: int) -> str:
 
 
 def shared_link(html: str) -> str:
-    return LINK_INPUT.search(html).group(1)
+    return LINK_INPUT.search(html).group(1).replace("&amp;", "&")
+
+
+def poster_link(html: str) -> str:
+    return POSTER_LINK.search(html).group(1).replace("&amp;", "&")
+
+
+def qr_of(html: str) -> str:
+    return re.search(r"<svg.*?</svg>", html, re.S).group(0)
 
 
 # The link
@@ -157,18 +175,25 @@ def svg_modules(svg: str) -> set[tuple[int, int]]:
     ("path", "link"),
     [("/s/mei-tea/share", SHOP_URL), ("/s/mei-tea/p/green-tea/share", SHOP_TEA_URL)],
 )
-def test_panel_qr_code_encodes_exactly_the_link(client, mei, hx, path, link):
+def test_panel_qr_code_encodes_exactly_the_link_marked_as_scanned(
+    client, mei, hx, path, link
+):
     html = client.get(path, headers={**EN, **hx}).get_data(as_text=True)
     svg = re.search(r"<svg.*?</svg>", html, re.S).group(0)
     assert "<?xml" not in html and 'role="img"' in svg and "<title>" in svg
+    assert svg_modules(svg) == qr_modules(f"{link}?via=qr")
+    assert shared_link(html) == link  # the link to copy stays unmarked
+
+
+def qr_modules(url: str) -> set[tuple[int, int]]:
+    """The dark modules of ``url``'s QR code as the inline SVG draws them."""
     border = 2  # quiet zone of the inline SVG
-    expected = {
+    return {
         (column + border, row + border)
-        for row, line in enumerate(segno.make_qr(link, error="m").matrix)
+        for row, line in enumerate(segno.make_qr(url, error="m").matrix)
         for column, module in enumerate(line)
         if module
     }
-    assert svg_modules(svg) == expected
 
 
 # Not found and moved
@@ -253,7 +278,7 @@ def test_poster_is_a_png_whose_qr_code_scans_to_the_link(
         assert image.format == "PNG"
         assert 600 <= image.width <= 1200 and 800 <= image.height <= 2000
         assert image.height > image.width  # portrait, for phones
-    assert scan(png, tmp_path) == link
+    assert scan(png, tmp_path) == f"{link}?via=qr"  # a scan counts as the QR channel
 
 
 def test_referred_customers_poster_carries_the_sellers_link(app, client, mei, tmp_path):
@@ -261,7 +286,7 @@ def test_referred_customers_poster_carries_the_sellers_link(app, client, mei, tm
     response = client.get("/p/green-tea/poster.png", headers=EN)
     assert "mei-tea-green-tea-poster.png" in response.headers["Content-Disposition"]
     assert "Cookie" in response.headers["Vary"]
-    assert scan(response.get_data(), tmp_path) == SHOP_TEA_URL
+    assert scan(response.get_data(), tmp_path) == f"{SHOP_TEA_URL}?via=qr"
 
 
 def test_poster_without_photo_or_bio_and_with_a_lost_file(app, tmp_path):
@@ -279,7 +304,151 @@ def test_poster_without_photo_or_bio_and_with_a_lost_file(app, tmp_path):
         db.session.commit()
         for product in (plain, lost, None):
             url = sharing.share_url(shop, product)
-            assert scan(sharing.poster_png(url, product, shop), tmp_path) == url
+            png = sharing.poster_png(url, product, shop)
+            assert scan(png, tmp_path) == f"{url}?via=qr"
+
+
+# A customer's shares, and QR scans
+
+
+def code_of(app, phone: str = WANG) -> str:
+    with app.app_context():
+        return services.customer_code(normalise_phone(phone))
+
+
+def placed(app, shop_id: int | None, phone: str = WANG) -> str:
+    """Wang's order of green tea (through ``shop_id``); its page's path."""
+    with app.app_context():
+        tea = db.session.scalar(select(Product).filter_by(slug="green-tea"))
+        shop = db.session.get(Shop, shop_id) if shop_id else None
+        customer = orders.Customer("Wang Fang", phone, "1 West Lake Road")
+        order = orders.place_order(
+            {tea.id: 1}, customer, PaymentMethod.TRANSFER, shop, f"key-{phone}"
+        )
+        db.session.commit()
+        return f"/o/{order.number}/{order.token}"
+
+
+def visits(app) -> list[tuple[str, str | None]]:
+    """Every visit's (channel, sharer), oldest first."""
+    with app.app_context():
+        return [
+            tuple(row)
+            for row in db.session.execute(
+                select(Visit.channel, Visit.sharer).order_by(Visit.id)
+            )
+        ]
+
+
+def test_the_order_page_shares_with_the_customers_code(app, client, mei, tmp_path):
+    code = code_of(app)
+    assert services.CUSTOMER_CODE.match(code)
+    page = client.get(placed(app, mei), headers=EN).get_data(as_text=True)
+    share = SHARE_BUTTON.search(page).group(1)
+    assert share == f"/s/mei-tea/share?by={code}"
+    html = client.get(share, headers=EN).get_data(as_text=True)
+    assert shared_link(html) == f"{SHOP_URL}?by={code}"
+    assert svg_modules(qr_of(html)) == qr_modules(f"{SHOP_URL}?by={code}&via=qr")
+    poster = poster_link(html)
+    assert poster == f"/s/mei-tea/poster.png?by={code}"
+    assert scan(client.get(poster).get_data(), tmp_path) == (
+        f"{SHOP_URL}?by={code}&via=qr"
+    )
+
+
+def test_following_a_customers_share_records_them_as_the_sharer(app, mei):
+    code = code_of(app)
+    assert (
+        app.test_client().get(f"/s/mei-tea?by={code}", headers=PHONE_UA).status_code
+        == 200
+    )
+    assert visits(app) == [("link", code)]
+    # A friend scans the QR code of the same share.
+    scanned = app.test_client().get(f"/s/mei-tea?by={code}&via=qr", headers=PHONE_UA)
+    assert scanned.status_code == 200
+    assert visits(app) == [("link", code), ("qr", code)]
+
+
+def test_a_scan_of_the_sellers_qr_code_counts_as_the_qr_channel(app, client, mei):
+    html = client.get("/s/mei-tea/p/green-tea/share", headers=EN).get_data(as_text=True)
+    scanned = f"{SHOP_TEA_URL}?via=qr"
+    assert svg_modules(qr_of(html)) == qr_modules(scanned)
+    assert app.test_client().get(scanned, headers=PHONE_UA).status_code == 200
+    assert app.test_client().get(SHOP_TEA_URL, headers=PHONE_UA).status_code == 200
+    assert visits(app) == [("qr", None), ("link", None)]
+
+
+@pytest.mark.parametrize("by", ["", "NOTACODE12", "short", "abcdefghij<x>", "x" * 500])
+def test_a_share_with_no_valid_code_carries_none(app, client, mei, by):
+    html = client.get("/s/mei-tea/share", query_string={"by": by}, headers=EN).get_data(
+        as_text=True
+    )
+    assert shared_link(html) == SHOP_URL
+    assert poster_link(html) == "/s/mei-tea/poster.png"
+    response = app.test_client().get(
+        "/s/mei-tea", query_string={"by": by}, headers=PHONE_UA
+    )
+    assert response.status_code == 200
+    assert visits(app) == [("link", None)]
+
+
+def test_a_house_order_shares_its_code_only_with_a_seller_to_credit(app, client, mei):
+    code = code_of(app)
+    page = client.get(placed(app, None), headers=EN).get_data(as_text=True)
+    share = SHARE_BUTTON.search(page).group(1)
+    assert share == f"/p/green-tea/share?by={code}"
+    # No seller: a house page counts no visits, so the link stays plain.
+    html = client.get(share, headers=EN).get_data(as_text=True)
+    assert shared_link(html) == HOUSE_TEA_URL
+    # A seller referred this browser: the share credits them and the customer.
+    client.set_cookie("ref", referral_cookie(app, mei))
+    html = client.get(share, headers=EN).get_data(as_text=True)
+    assert shared_link(html) == f"{SHOP_TEA_URL}?by={code}"
+    assert poster_link(html) == f"/p/green-tea/poster.png?by={code}"
+
+
+def test_a_members_group_invite_carries_their_code(app, client, mei):
+    """On a member's order page the invite keeps the seller's ``r=`` and adds
+    the member's ``by=``; the group's public page shares the plain invite."""
+    code = code_of(app, "138 0000 0010")
+    with app.app_context():
+        tea = db.session.scalar(select(Product).filter_by(slug="green-tea"))
+        offer = make_offer(tea)
+        order = groups.start_group(
+            offer,
+            groups.Seat(
+                orders.Customer("Ann Li", "138 0000 0010", "1 West Lake Road"),
+                1,
+                PaymentMethod.TRANSFER,
+                "group-key-0001",
+            ),
+            db.session.get(Shop, mei),
+        )
+        db.session.commit()
+        group_code = groups.group_of(order).group.code
+        url = f"/o/{order.number}/{order.token}"
+    invite = f"http://localhost/g/{group_code}?r=mei-tea"
+    page = client.get(url, headers=EN).get_data(as_text=True)
+    assert shared_link(page) == f"{invite}&by={code}"
+    assert svg_modules(qr_of(page)) == qr_modules(f"{invite}&by={code}&via=qr")
+    assert poster_link(page) == f"/g/{group_code}/poster.png?by={code}"
+    public = client.get(f"/g/{group_code}", headers=EN).get_data(as_text=True)
+    assert shared_link(public) == invite and f"by={code}" not in public
+    # A friend opens the invite: a visit to Mei's shop, brought by Ann.
+    friend = app.test_client()
+    assert (
+        friend.get(f"/g/{group_code}?r=mei-tea&by={code}", headers=PHONE_UA).status_code
+        == 200
+    )
+    assert visits(app) == [("link", code)]
+
+
+def test_with_params_keeps_links_valid():
+    assert sharing.with_params("http://x/s/a", by="c") == "http://x/s/a?by=c"
+    assert sharing.with_params("http://x/g/1?r=a", by="c") == "http://x/g/1?r=a&by=c"
+    assert sharing.qr_link("http://x/g/1?r=a&by=c") == "http://x/g/1?r=a&by=c&via=qr"
+    assert sharing.with_params("http://x/s/a?via=qr", via="qr") == "http://x/s/a?via=qr"
+    assert sharing.with_params("/s/a", by=None) == "/s/a"
 
 
 # Chinese on posters
@@ -309,7 +478,7 @@ def test_a_missing_font_is_logged_once_and_replaced(
         png = sharing.poster_png(HOUSE_TEA_URL, tea, None)
     warnings = [r for r in caplog.records if "/nonexistent/font.ttc" in r.getMessage()]
     assert len(warnings) == 1
-    assert scan(png, tmp_path) == HOUSE_TEA_URL
+    assert scan(png, tmp_path) == f"{HOUSE_TEA_URL}?via=qr"
 
 
 def test_wrapping_breaks_chinese_anywhere_and_latin_between_words(app):

@@ -1,4 +1,5 @@
-"""Sign-up, the seller's /me, shop pages and attribution, through HTTP."""
+"""Sign-up, the seller's products at /me/products, shop pages and attribution,
+through HTTP."""
 
 import re
 
@@ -43,8 +44,10 @@ def mei(app):
 
 def test_join_opens_a_shop_and_signs_in(app, client):
     response = client.post("/join", data=JOIN)
+    # A new shop is empty: its seller lands on the catalog to pick products.
     assert response.status_code == 302 and response.headers["Location"] == "/me/catalog"
-    assert client.get("/me").status_code == 200
+    assert client.get("/me/products").status_code == 200
+    assert client.get("/join").headers["Location"] == "/me"  # signed in: dashboard
     with app.app_context():
         shop = db.session.scalar(select(Shop))
         assert (shop.slug, shop.owner.phone) == ("mei-tea", "+8613800138000")
@@ -87,10 +90,12 @@ def test_join_is_rate_limited(app, client):
     ]
 
 
-def test_me_needs_a_seller_with_a_shop(client, operator, mei):
-    assert client.get("/me").status_code == 302  # to sign in
+def test_my_products_need_a_seller_with_a_shop(client, operator, mei):
+    response = client.get("/me/products")
+    assert response.status_code == 302  # to sign in
+    assert response.headers["Location"] == "/login?next=/me/products"
     login(client, "op@example.com")
-    assert client.get("/me").status_code == 403
+    assert client.get("/me/products").status_code == 403
 
 
 def test_curation_through_htmx(app, client, mei, hx):
@@ -141,7 +146,10 @@ def test_curation_without_javascript_redirects_back(client, mei, app):
     login(client, "mei@example.com")
     with app.app_context():
         item = db.session.scalar(select(ShopProduct.id))
-    assert client.post(f"/me/items/{item}/down").headers["Location"] == "/me"
+    response = client.post(f"/me/items/{item}/down")
+    assert response.headers["Location"] == "/me/products"
+    page = client.get("/me/products", headers=EN).get_data(as_text=True)
+    assert '<section id="curation"' in page and "<title>My products ·" in page
     response = client.post(f"/me/items/{item}/note", data={"note": "Plain form."})
     assert response.status_code == 302
 
