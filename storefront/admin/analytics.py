@@ -303,15 +303,7 @@ def analytics_csv():
     """One of the overview's tables as a CSV for the chosen period: ``table`` =
     days (the daily series), shops (the whole leaderboard), groups or
     commissions. An unknown table: 404; an invalid period: 400."""
-    table = request.args.get("table", "")
-    if table not in TABLES:
-        return unknown_table(TABLES)
-    form, status = chosen_period()
-    if status != 200:
-        return bad_period(form)
-    period = form.period()
-    header, rows = TABLES[table](period)
-    return csv_response(f"{table}-{period.first}-{period.last}.csv", header, rows)
+    return table_csv(TABLES, "")
 
 
 def products_table(shop: Shop, period: services.Period) -> Table:
@@ -373,14 +365,21 @@ def shop_analytics_csv(shop_id: int):
     days, products, landings or channels (every row, not only the top ones).
     404 for an unknown shop or table; 400 for an invalid period."""
     shop = db.get_or_404(Shop, shop_id)
+    return table_csv(SHOP_TABLES, f"{shop.slug}-", shop)
+
+
+def table_csv(tables: dict[str, Callable], prefix: str, *args) -> ResponseReturnValue:
+    """The CSV of ``tables[?table=]`` for the chosen period, named
+    ``<prefix><table>-<first day>-<last day>.csv``; ``args`` come before the
+    period in the table's call."""
     table = request.args.get("table", "")
-    if table not in SHOP_TABLES:
-        return unknown_table(SHOP_TABLES)
+    if table not in tables:
+        return unknown_table(tables)
     form, status = chosen_period()
     if status != 200:
         return bad_period(form)
     period = form.period()
-    header, rows = SHOP_TABLES[table](shop, period)
+    header, rows = tables[table](*args, period)
     return csv_response(
-        f"{shop.slug}-{table}-{period.first}-{period.last}.csv", header, rows
+        f"{prefix}{table}-{period.first}-{period.last}.csv", header, rows
     )

@@ -93,14 +93,14 @@ def change(now: float | None, before: float | None) -> float | None:
 
 
 @dataclass(frozen=True)
-class Numbers:
+class Counts:
+    """Visitors, buyers, orders and sales, and the ratios between them."""
+
     visitors: int = 0
     buyers: int = 0
     orders: int = 0
     #: Minor units.
     sales: int = 0
-    #: Buyers of the period who had bought before, or bought twice in it.
-    repeat_buyers: int = 0
 
     @property
     def conversion(self) -> float | None:
@@ -114,9 +114,24 @@ class Numbers:
     def orders_per_buyer(self) -> float | None:
         return ratio(self.orders, self.buyers)
 
+
+@dataclass(frozen=True)
+class Numbers(Counts):
+    """A period's counts, and its repeat buyers."""
+
+    #: Buyers of the period who had bought before, or bought twice in it.
+    repeat_buyers: int = 0
+
     @property
     def repeat_rate(self) -> float | None:
         return ratio(self.repeat_buyers, self.buyers)
+
+
+@dataclass(frozen=True)
+class Day(Counts):
+    """One day's counts (visitors unique within the day)."""
+
+    day: date | None = None
 
 
 #: The measures a dashboard shows, in the order of the decomposition.
@@ -129,27 +144,6 @@ MEASURES = (
     "orders",
     "repeat_rate",
 )
-
-
-@dataclass(frozen=True)
-class Day:
-    day: date
-    visitors: int = 0
-    buyers: int = 0
-    orders: int = 0
-    sales: int = 0
-
-    @property
-    def conversion(self) -> float | None:
-        return ratio(self.buyers, self.visitors)
-
-    @property
-    def average_order(self) -> float | None:
-        return ratio(self.sales, self.orders)
-
-    @property
-    def orders_per_buyer(self) -> float | None:
-        return ratio(self.orders, self.buyers)
 
 
 @dataclass(frozen=True)
@@ -246,7 +240,7 @@ def daily(shop_id: int | None, period: Period) -> list[Day]:
         sales[day] += sale
         buyers[day].add(phone)
     return [
-        Day(day, visitors.get(day, 0), len(buyers[day]), orders[day], sales[day])
+        Day(visitors.get(day, 0), len(buyers[day]), orders[day], sales[day], day=day)
         for day in period.each_day()
     ]
 

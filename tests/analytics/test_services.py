@@ -250,13 +250,13 @@ def test_daily_puts_everything_on_its_local_day(data):
     #   03-08 idle1–3; nothing sold    03-09 nobody; a9 pending only
     #   03-10 bo; a5 at 23:59
     assert analytics.daily(data.a, WEEK) == [
-        Day(d(4), 2, 1, 1, 1250),
-        Day(d(5), 2, 1, 1, 1250),
-        Day(d(6), 2, 1, 1, 3000),
-        Day(d(7), 1, 1, 1, 4250),
-        Day(d(8), 3, 0, 0, 0),
-        Day(d(9), 0, 0, 0, 0),
-        Day(d(10), 1, 1, 1, 5000),
+        Day(2, 1, 1, 1250, day=d(4)),
+        Day(2, 1, 1, 1250, day=d(5)),
+        Day(2, 1, 1, 3000, day=d(6)),
+        Day(1, 1, 1, 4250, day=d(7)),
+        Day(3, 0, 0, 0, day=d(8)),
+        Day(0, 0, 0, 0, day=d(9)),
+        Day(1, 1, 1, 5000, day=d(10)),
     ]
     report = analytics.report(data.a, WEEK)
     assert report.days == analytics.daily(data.a, WEEK)
@@ -269,11 +269,11 @@ def test_daily_puts_everything_on_its_local_day(data):
 def test_daily_across_all_shops(data):
     days = {day.day: day for day in analytics.daily(None, WEEK)}
     # 03-06: ann, bo (A), ann-b (B); a4 Bo 3000 + b1 Ann 10000.
-    assert days[d(6)] == Day(d(6), 3, 2, 2, 13000)
+    assert days[d(6)] == Day(3, 2, 2, 13000, day=d(6))
     # 03-08: idle1–3; h2 is a house sale.
-    assert days[d(8)] == Day(d(8), 3, 0, 0, 0)
+    assert days[d(8)] == Day(3, 0, 0, 0, day=d(8))
     # 03-09: hui (B); b2 2400.
-    assert days[d(9)] == Day(d(9), 1, 1, 1, 2400)
+    assert days[d(9)] == Day(1, 1, 1, 2400, day=d(9))
     assert sum(day.sales for day in days.values()) == 27150
 
 
