@@ -52,5 +52,14 @@ test-postgres: setup
 
 test: lint test-sqlite test-postgres
 
+# Issue 7's bar: the seller dashboard and customers page on a generated 1,000 shops,
+# 10,000 products, 100,000 orders and 1,000,000 visits (SQLite, outside the repo).
+BENCH_DB ?= /tmp/storefront-bench.db
+.PHONY: bench-analytics
+bench-analytics: setup
+	rm -f $(BENCH_DB) $(BENCH_DB)-wal $(BENCH_DB)-shm
+	$(BIN)/python -m benchmarks.dataset --database sqlite:///$(BENCH_DB)
+	$(BIN)/python -m benchmarks.pages --database sqlite:///$(BENCH_DB)
+
 clean:
 	rm -rf $(VENV) node_modules static/vendor $(CATALOGS)

@@ -691,6 +691,7 @@ def load_visits() -> None:
     fresh = [row for row in rows if row["once"] not in known]
     if fresh:
         db.session.execute(insert(Visit), fresh)
+        shops.remember_visitors()
 
 
 #: Each shop's regular customers (surnames, given names) for its order history.

@@ -1,5 +1,6 @@
 """Rows for tests, made through the services where a rule applies."""
 
+from datetime import date
 from io import BytesIO
 
 from PIL import Image
@@ -8,6 +9,8 @@ from storefront.accounts.models import Role
 from storefront.accounts.services import create_user
 from storefront.catalog import services as catalog
 from storefront.extensions import db
+from storefront.shops.models import ShopVisitor, Visit
+from storefront.timeutil import local_day, utcnow
 
 PASSWORD = "correct horse battery"
 
@@ -60,3 +63,29 @@ def shop(email: str = "mei@example.com", name: str = "Mei's picks", **kwargs):
     item = open_shop(user, name)
     db.session.commit()
     return item
+
+
+def visit(
+    shop_id: int,
+    visitor: str,
+    day: date | None = None,
+    product_id: int | None = None,
+    channel: str = "link",
+    sharer: str | None = None,
+) -> Visit:
+    """A visit as ``record_visit`` writes it (today unless ``day``), its
+    visitor on the shop's list; flushed."""
+    day = day or local_day(utcnow())
+    row = Visit(
+        shop_id=shop_id,
+        product_id=product_id,
+        visitor=visitor,
+        day=day,
+        once=f"{shop_id}:{product_id or 0}:{visitor}:{day}",
+        channel=channel,
+        sharer=sharer,
+    )
+    db.session.add(row)
+    db.session.merge(ShopVisitor(shop_id=shop_id, visitor=visitor))
+    db.session.flush()
+    return row

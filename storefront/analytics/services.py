@@ -15,11 +15,12 @@ read one period's rows through indexes on (shop, day) and (shop, created), so
 their cost follows the period's traffic, not the shop's whole history.
 """
 
+from bisect import bisect_right
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, case, func, select
+from sqlalchemy import ColumnElement, Row, Select, case, func, select
 
 from storefront.catalog.models import Product
 from storefront.extensions import db
@@ -29,7 +30,7 @@ from storefront.ledger.models import AccountKind
 from storefront.money import currency, to_major
 from storefront.orders.models import Order, OrderLine, OrderState
 from storefront.phones import masked
-from storefront.shops.models import Shop, Visit
+from storefront.shops.models import Shop, ShopVisitor, Visit
 from storefront.shops.services import customer_code
 from storefront.timeutil import day_start, local_day, utcnow
 
@@ -184,11 +185,15 @@ def visits_in(shop_id: int | None, period: Period) -> list[ColumnElement[bool]]:
     ]
 
 
-def numbers(shop_id: int | None, period: Period) -> Numbers:
+def numbers(
+    shop_id: int | None, period: Period, sales: list[Row] | None = None
+) -> Numbers:
+    """The period's numbers; ``sales`` are its rows of ``sales_in`` if already read."""
     visitors = db.session.scalar(
         select(func.count(Visit.visitor.distinct())).where(*visits_in(shop_id, period))
     )
-    sales = db.session.execute(sales_in(shop_id, period)).all()
+    if sales is None:
+        sales = db.session.execute(sales_in(shop_id, period)).all()
     orders = Counter(phone for _at, phone, _sale in sales)
     before = {phone for _shop, phone in bought_before(shop_id, period)}
     return Numbers(
@@ -223,7 +228,10 @@ def repeat_buyers(orders: Counter[str], before: set[str]) -> int:
     return sum(1 for phone, count in orders.items() if count > 1 or phone in before)
 
 
-def daily(shop_id: int | None, period: Period) -> list[Day]:
+def daily(
+    shop_id: int | None, period: Period, sales: list[Row] | None = None
+) -> list[Day]:
+    """One ``Day`` for each day of the period, days without anything included."""
     visitors = dict(
         db.session.execute(
             select(Visit.day, func.count(Visit.visitor.distinct()))
@@ -231,27 +239,32 @@ def daily(shop_id: int | None, period: Period) -> list[Day]:
             .group_by(Visit.day)
         ).all()
     )
+    if sales is None:
+        sales = db.session.execute(sales_in(shop_id, period)).all()
+    days = period.each_day()
+    starts = [day_start(day) for day in days]  # the day of a moment, by bisection
     orders: dict[date, int] = defaultdict(int)
-    sales: dict[date, int] = defaultdict(int)
+    amounts: dict[date, int] = defaultdict(int)
     buyers: dict[date, set[str]] = defaultdict(set)
-    for at, phone, sale in db.session.execute(sales_in(shop_id, period)):
-        day = local_day(at)
+    for at, phone, sale in sales:
+        day = days[bisect_right(starts, at) - 1]
         orders[day] += 1
-        sales[day] += sale
+        amounts[day] += sale
         buyers[day].add(phone)
     return [
-        Day(visitors.get(day, 0), len(buyers[day]), orders[day], sales[day], day=day)
-        for day in period.each_day()
+        Day(visitors.get(day, 0), len(buyers[day]), orders[day], amounts[day], day=day)
+        for day in days
     ]
 
 
 def report(shop_id: int | None, period: Period) -> Report:
     """The dashboard's numbers for one shop (or, with None, all shops)."""
+    sales = db.session.execute(sales_in(shop_id, period)).all()
     return Report(
         period,
-        numbers(shop_id, period),
+        numbers(shop_id, period, sales),
         numbers(shop_id, period.previous()),
-        daily(shop_id, period),
+        daily(shop_id, period, sales),
     )
 
 
@@ -322,32 +335,34 @@ CHANNELS = ("link", "qr", "customer")
 def sources(shop_id: int, period: Period, group_by) -> list[Source]:
     """Visitors of the period by ``group_by`` (a column or expression of
     ``Visit``), with the orders those visitors placed in the shop that period,
-    busiest first."""
-    sold = (
-        select(Order.id, Order.visitor)
-        .where(
-            Order.shop_id == shop_id,
-            Order.state.in_(SOLD),
-            Order.created_at >= period.start,
-            Order.created_at < period.end,
-            Order.visitor.is_not(None),
-        )
-        .subquery()
+    busiest first. Both reads of the visits are index-only; the orders are
+    added up here rather than joined row by row in SQL."""
+    sold = select(Order.visitor).where(
+        Order.shop_id == shop_id,
+        Order.state.in_(SOLD),
+        Order.created_at >= period.start,
+        Order.created_at < period.end,
+        Order.visitor.is_not(None),
     )
-    rows = db.session.execute(
-        select(
-            group_by.label("key"),
-            func.count(Visit.visitor.distinct()),
-            func.count(sold.c.id.distinct()),
+    orders_of = Counter(db.session.scalars(sold))
+    orders: Counter = Counter()
+    if orders_of:
+        for key, visitor in db.session.execute(
+            select(group_by, Visit.visitor)
+            .distinct()
+            .where(*visits_in(shop_id, period), Visit.visitor.in_(sold))
+        ):
+            orders[key] += orders_of[visitor]
+    found = [
+        Source(key, visitors, orders[key])
+        for key, visitors in db.session.execute(
+            select(group_by, func.count(Visit.visitor.distinct()))
+            .where(*visits_in(shop_id, period))
+            .group_by(group_by)
         )
-        .outerjoin(sold, sold.c.visitor == Visit.visitor)
-        .where(*visits_in(shop_id, period))
-        .group_by(group_by)
-        .order_by(
-            func.count(Visit.visitor.distinct()).desc(), group_by.asc().nulls_first()
-        )
-    ).all()
-    return [Source(key, visitors, orders) for key, visitors, orders in rows]
+    ]
+    # Busiest first; the shop page (None) before products on a tie.
+    return sorted(found, key=lambda s: (-s.visitors, s.key is not None, s.key or 0))
 
 
 def landing_pages(shop_id: int, period: Period, limit: int = TOP) -> list[Source]:
@@ -435,8 +450,9 @@ def customers(shop_id: int, now: datetime | None = None) -> Customers:
     with what their shares brought: visitors who came through a link carrying
     their code, and those visitors' orders (not their own)."""
     people: dict[str, Customer] = {}
-    for name, phone, at, sale in db.session.execute(
-        select(Order.customer_name, Order.phone, Order.created_at, SALE)
+    bought: list[tuple[str, str]] = []  # (visitor, phone) of each sale from a visit
+    for name, phone, at, sale, visitor in db.session.execute(
+        select(Order.customer_name, Order.phone, Order.created_at, SALE, Order.visitor)
         .where(Order.shop_id == shop_id, Order.state.in_(SOLD))
         .order_by(Order.created_at, Order.id)
     ):
@@ -444,30 +460,25 @@ def customers(shop_id: int, now: datetime | None = None) -> Customers:
         customer.name, customer.last_order = name, at  # the latest name they gave
         customer.orders += 1
         customer.spent += sale
+        if visitor:
+            bought.append((visitor, phone))
     if people:
-        codes = {customer_code(phone): people[phone] for phone in people}
-        for code, visitors in db.session.execute(
-            select(Visit.sharer, func.count(Visit.visitor.distinct()))
-            .where(Visit.shop_id == shop_id, Visit.sharer.in_(codes))
-            .group_by(Visit.sharer)
-        ):
-            codes[code].brought_visitors = visitors
-        brought = (
-            select(Visit.sharer, Order.id, Order.phone)
-            .join(Order, Order.visitor == Visit.visitor)
-            .where(
-                Visit.shop_id == shop_id,
-                Visit.sharer.in_(codes),
-                Order.shop_id == shop_id,
-                Order.state.in_(SOLD),
-            )
+        sharers = {customer_code(phone): people[phone] for phone in people}
+        brought_by: dict[str, list[Customer]] = defaultdict(list)  # visitor → sharers
+        for code, visitor in db.session.execute(
+            select(Visit.sharer, Visit.visitor)
             .distinct()
-        )
-        for code, _order_id, phone in db.session.execute(brought):
-            if codes[code].phone != phone:
-                codes[code].brought_orders += 1
+            .where(Visit.shop_id == shop_id, Visit.sharer.is_not(None))
+        ):
+            if (sharer := sharers.get(code)) is not None:
+                sharer.brought_visitors += 1
+                brought_by[visitor].append(sharer)
+        for visitor, phone in bought:
+            for sharer in brought_by.get(visitor, ()):
+                if sharer.phone != phone:
+                    sharer.brought_orders += 1
     visitors = db.session.scalar(
-        select(func.count(Visit.visitor.distinct())).where(Visit.shop_id == shop_id)
+        select(func.count()).select_from(ShopVisitor).filter_by(shop_id=shop_id)
     )
     ordered = sorted(people.values(), key=lambda c: c.last_order, reverse=True)
     return Customers(visitors, ordered, now or utcnow())

@@ -34,9 +34,9 @@ class Order(db.Model):
         CheckConstraint("subtotal >= 0 AND shipping >= 0", name="amounts"),
         CheckConstraint("total = subtotal + shipping", name="total"),
         CheckConstraint("refunded BETWEEN 0 AND total", name="refunded"),
-        # A shop's orders over a period, and a shop's customers.
+        # A shop's orders over a period, and a shop's customers' earlier orders.
         Index("ix_orders_shop_created", "shop_id", "created_at"),
-        Index("ix_orders_shop_phone", "shop_id", "phone"),
+        Index("ix_orders_shop_phone", "shop_id", "phone", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -3,7 +3,7 @@
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storefront.accounts.models import User
@@ -108,10 +108,35 @@ class Visit(db.Model):
     sharer: Mapped[str | None] = mapped_column(String(16))
 
     __table_args__ = (
-        # Both cover the counts of unique visitors: per shop, and across shops.
-        db.Index("ix_visit_shop_day_visitor", "shop_id", "day", "visitor"),
+        # A shop's visits of a period with all a report reads of them (no row
+        # lookups); the unique visitors across shops; and customers' shares.
+        db.Index(
+            "ix_visit_shop_day",
+            "shop_id",
+            "day",
+            "visitor",
+            "product_id",
+            "channel",
+            "sharer",
+        ),
         db.Index("ix_visit_day_visitor", "day", "visitor"),
+        db.Index(
+            "ix_visit_shop_sharer",
+            "shop_id",
+            "sharer",
+            "visitor",
+            sqlite_where=text("sharer IS NOT NULL"),
+            postgresql_where=text("sharer IS NOT NULL"),
+        ),
     )
+
+
+class ShopVisitor(db.Model):
+    """Each visitor a shop ever had, once: the all-time count of a shop's
+    visitors without reading every visit."""
+
+    shop_id: Mapped[int] = mapped_column(ForeignKey("shop.id"), primary_key=True)
+    visitor: Mapped[str] = mapped_column(String(32), primary_key=True)
 
 
 class CustomerBinding(db.Model):

@@ -8,11 +8,12 @@ import secrets
 import threading
 from collections import OrderedDict
 from datetime import timedelta
+from functools import lru_cache
 
 from flask import current_app, has_request_context, request
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import Select, case, delete, func, select
+from sqlalchemy import Select, case, delete, func, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, selectinload
@@ -33,6 +34,7 @@ from storefront.shops.models import (
     ShopAlias,
     ShopProduct,
     ShopStatus,
+    ShopVisitor,
     Visit,
 )
 from storefront.timeutil import local_day, utcnow
@@ -382,9 +384,14 @@ recent_lock = threading.Lock()
 def customer_code(phone: str) -> str:
     """The code a customer's shares carry (``?by=``) so the seller can see whose
     shares brought visitors: the same for a phone everywhere, and not the phone."""
-    key = current_app.secret_key.encode()
-    digest = hmac.digest(key, f"customer:{phone}".encode(), "sha256")
-    return base64.b32encode(digest).decode()[:10].lower()
+    return _customer_code(current_app.secret_key, phone)
+
+
+@lru_cache(maxsize=65_536)
+def _customer_code(key: str, phone: str) -> str:
+    # A seller's customers page needs every customer's code on each request.
+    digest = hmac.digest(key.encode(), f"customer:{phone}".encode(), "sha256")
+    return base64.b32encode(digest[:10]).decode()[:10].lower()
 
 
 def known_visitor() -> str | None:
@@ -407,7 +414,8 @@ def record_visit(
     otherwise ignored by the database's unique key. The insert runs in its own
     short transaction as its first statement, so a GET holds SQLite's write lock
     only for that moment; on SQLite, in a view that writes, it joins the view's
-    transaction instead (and counts when the view commits).
+    transaction instead (and counts when the view commits). A visitor new to
+    the shop is added to its ``ShopVisitor`` list in the same transaction.
     """
     day = local_day(utcnow())
     once = f"{shop.id}:{product.id if product else 0}:{visitor}:{day}"
@@ -427,14 +435,36 @@ def record_visit(
         "sharer": sharer,
     }
     dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(Visit).values(values).on_conflict_do_nothing()
+    statements = [
+        dialect.insert(Visit).values(values).on_conflict_do_nothing(),
+        dialect.insert(ShopVisitor)
+        .values(shop_id=shop.id, visitor=visitor)
+        .on_conflict_do_nothing(),
+    ]
     if dialect is sqlite and holds_write_lock():
         # A view that writes (``@writes``) took SQLite's write lock when its
         # transaction began: a second connection would wait for it in vain.
-        db.session.execute(statement)
+        for statement in statements:
+            db.session.execute(statement)
         return
     with db.engine.begin() as connection:
-        connection.execute(statement)
+        for statement in statements:
+            connection.execute(statement)
+
+
+def remember_visitors() -> None:
+    """Add the visitors of visits inserted in bulk (the demo's history) to their
+    shops' ``ShopVisitor`` lists, as ``record_visit`` does one at a time."""
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    db.session.execute(
+        dialect.insert(ShopVisitor)
+        .from_select(
+            ["shop_id", "visitor"],
+            # WHERE keeps SQLite from reading ON CONFLICT as a join's ON.
+            select(Visit.shop_id, Visit.visitor).distinct().where(true()),
+        )
+        .on_conflict_do_nothing()
+    )
 
 
 def holds_write_lock() -> bool:

@@ -20,7 +20,6 @@ from storefront.ledger import services as ledger
 from storefront.orders import services as orders
 from storefront.orders.models import PaymentMethod
 from storefront.settings import set_setting
-from storefront.shops.models import Visit
 from storefront.shops.services import customer_code
 from storefront.timeutil import local_day, utcnow
 from tests import factories
@@ -38,18 +37,7 @@ class Ids:
 
 
 def visit(shop_id, visitor, product_id=None, day=None, channel="link", sharer=None):
-    day = day or local_day(utcnow())
-    db.session.add(
-        Visit(
-            shop_id=shop_id,
-            product_id=product_id,
-            visitor=visitor,
-            day=day,
-            once=f"{shop_id}:{product_id}:{visitor}:{day}",
-            channel=channel,
-            sharer=sharer,
-        )
-    )
+    factories.visit(shop_id, visitor, day, product_id, channel, sharer)
 
 
 def buy(shop, who: str, quantities: dict, visitor=None, paid=True):

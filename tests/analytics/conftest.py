@@ -233,18 +233,7 @@ def add_visit(
     sharer: str | None = None,
 ) -> Visit:
     """A visit row as ``record_visit`` writes it, for a chosen day (flushed)."""
-    visit = Visit(
-        shop_id=shop_id,
-        product_id=product_id,
-        visitor=visitor,
-        day=day,
-        once=f"{shop_id}:{product_id or 0}:{visitor}:{day}",
-        channel=channel,
-        sharer=sharer,
-    )
-    db.session.add(visit)
-    db.session.flush()
-    return visit
+    return factories.visit(shop_id, visitor, day, product_id, channel, sharer)
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ from storefront.extensions import db
 from storefront.orders import services as orders
 from storefront.orders.models import Order, PaymentMethod
 from storefront.phones import normalise_phone
-from storefront.shops.models import Shop, Visit
+from storefront.shops.models import Shop
 from storefront.shops.services import customer_code
 from storefront.timeutil import local_day, utcnow
 from tests import factories
@@ -102,16 +102,7 @@ def buy(shop, who, key, state="paid", days_ago=0, visitor=None, quantity=1):
 
 
 def visit(shop_id: int, visitor: str, sharer: str | None = None) -> None:
-    day = local_day(utcnow())
-    db.session.add(
-        Visit(
-            shop_id=shop_id,
-            visitor=visitor,
-            day=day,
-            once=f"{shop_id}:0:{visitor}:{day}",
-            sharer=sharer,
-        )
-    )
+    factories.visit(shop_id, visitor, sharer=sharer)
 
 
 def make_shops() -> Shops:

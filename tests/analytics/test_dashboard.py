@@ -13,7 +13,6 @@ from storefront.analytics import charts
 from storefront.extensions import db
 from storefront.orders.models import Order, PaymentMethod
 from storefront.orders.services import Customer, mark_paid, place_order, refund
-from storefront.shops.models import Visit
 from storefront.shops.services import customer_code
 from storefront.timeutil import local_day, utcnow
 from tests import factories
@@ -26,17 +25,7 @@ D = Customer("Old Chen", "137 0000 1111", "11 Road", visitor="p1")
 
 
 def visit(shop_id, visitor, day, product_id=None, channel="link", sharer=None):
-    db.session.add(
-        Visit(
-            shop_id=shop_id,
-            product_id=product_id,
-            visitor=visitor,
-            day=day,
-            once=f"{shop_id}:{product_id or 0}:{visitor}:{day}",
-            channel=channel,
-            sharer=sharer,
-        )
-    )
+    factories.visit(shop_id, visitor, day, product_id, channel, sharer)
 
 
 def sell(shop, quantities, customer, key, paid=True, days_ago=0) -> None:
