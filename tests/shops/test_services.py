@@ -11,7 +11,13 @@ from storefront.extensions import db
 from storefront.phones import PhoneError
 from storefront.settings import set_setting
 from storefront.shops import services
-from storefront.shops.models import CustomerBinding, Shop, ShopStatus, Visit
+from storefront.shops.models import (
+    CustomerBinding,
+    Shop,
+    ShopStatus,
+    ShopVisitor,
+    Visit,
+)
 from storefront.timeutil import utcnow
 from tests import factories
 from tests.factories import PASSWORD
@@ -274,6 +280,19 @@ def test_visits_count_once_per_visitor_page_and_day(app):
             (product.id, "visitor-one"),
             (None, "visitor-two"),
         ]
+        # The shop's visitor list has each of them once, like the visits
+        # inserted in bulk and then remembered.
+        listed = select(ShopVisitor.visitor).order_by(ShopVisitor.visitor)
+        assert db.session.scalars(listed).all() == [
+            "visitor-one-abcdefgh",
+            "visitor-two-abcdefgh",
+        ]
+        db.session.add(
+            Visit(shop_id=shop.id, visitor="bulk", day=rows[0].day, once="x")
+        )
+        services.remember_visitors()
+        services.remember_visitors()  # again: nothing twice
+        assert len(db.session.scalars(listed).all()) == 3
 
 
 @pytest.mark.parametrize(
