@@ -140,6 +140,15 @@ def test_translations_keep_their_placeholders():
     assert not wrong, "Placeholders differ:\n" + "\n".join(wrong)
 
 
+def test_the_catalog_passes_the_checks_of_pybabel_compile():
+    # `make` compiles with these checks and stops on any error, e.g. a plural
+    # translation naming a number its singular message does not.
+    errors = [
+        f"{m.id!r}: {e}" for m, problems in zh_catalog().check() for e in problems
+    ]
+    assert not errors, "\n".join(errors)
+
+
 # Choosing the language
 
 
