@@ -135,18 +135,6 @@ class Day(Counts):
     day: date | None = None
 
 
-#: The measures a dashboard shows, in the order of the decomposition.
-MEASURES = (
-    "visitors",
-    "conversion",
-    "average_order",
-    "orders_per_buyer",
-    "sales",
-    "orders",
-    "repeat_rate",
-)
-
-
 @dataclass(frozen=True)
 class Report:
     """A period's numbers, the previous period's, and the daily series."""
