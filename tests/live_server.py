@@ -241,9 +241,10 @@ def wait_for_workers(server: LiveServer, process: subprocess.Popen) -> None:
                 f"gunicorn exited with {process.returncode} before serving:\n"
                 f"{server.log()}"
             )
-        # not listening yet, or the database not ready: try again
-        with contextlib.suppress(urllib.error.URLError, OSError):
-            opener.open(server.url + "/healthz", timeout=2).close()
+        # Probes sent together: one at a time, the same idle workers may win
+        # every accept while another never gets one.
+        with ThreadPoolExecutor(server.workers) as pool:
+            pool.map(lambda _: probe(opener, server.url), range(2 * server.workers))
         healthy = [
             pid
             for pid, statuses in server.served_by("GET", "/healthz").items()
@@ -256,6 +257,13 @@ def wait_for_workers(server: LiveServer, process: subprocess.Popen) -> None:
         f"gunicorn's {server.workers} workers did not all answer /healthz within "
         f"{START_TIMEOUT:.0f} s:\n{server.log()}"
     )
+
+
+def probe(opener: urllib.request.OpenerDirector, url: str) -> None:
+    """One GET of /healthz; not listening yet, or the database not ready, is
+    no answer (the caller tries again)."""
+    with contextlib.suppress(urllib.error.URLError, OSError):
+        opener.open(url + "/healthz", timeout=2).close()
 
 
 def stop(process: subprocess.Popen) -> None:
