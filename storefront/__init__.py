@@ -10,9 +10,18 @@ from flask.sessions import SecureCookieSessionInterface
 from htmx_flask import Htmx
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from storefront import assets, etags
 from storefront import config as defaults
 from storefront.database import IdConverter, database_uri, init_database
-from storefront.extensions import babel, csrf, db, limiter, login_manager, migrate
+from storefront.extensions import (
+    babel,
+    compress,
+    csrf,
+    db,
+    limiter,
+    login_manager,
+    migrate,
+)
 
 
 class SessionInterface(SecureCookieSessionInterface):
@@ -30,7 +39,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         # STOREFRONT_INSTANCE_PATH keeps data outside the code, e.g. /var/lib/storefront
         instance_path=os.environ.get("STOREFRONT_INSTANCE_PATH") or None,
         template_folder="../templates",
-        static_folder="../static",
+        static_folder=None,  # served by storefront.assets
     )
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_object(defaults)
@@ -51,6 +60,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.url_map.converters["int"] = IdConverter
 
     init_extensions(app)
+    assets.init_app(app, str(Path(app.root_path).parent / "static"))
     # Error pages first: their guard against malformed input must run before
     # any blueprint's request hooks.
     from storefront.errors import register_error_pages
@@ -96,6 +106,8 @@ def init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
+    compress.init_app(app)  # zstd, brotli or gzip, as the browser accepts
+    etags.init_app(app)  # before compression: a 304 compresses nothing
     Htmx(app)  # request.htmx
 
 

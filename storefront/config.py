@@ -40,6 +40,9 @@ IMAGE_WIDTHS = [360, 720, 1080]
 #: Uploaded images larger than this many pixels are refused.
 IMAGE_MAX_PIXELS = 40_000_000
 
+#: Shop pages' product grids each worker keeps rendered (about 20 KB each).
+SHOP_GRID_CACHE = 200
+
 RATELIMIT_STORAGE_URI = "memory://"
 RATELIMIT_HEADERS_ENABLED = True
 LOGIN_RATE_LIMIT = "10 per minute;50 per hour"

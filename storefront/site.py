@@ -1,5 +1,8 @@
 """Site-wide routes: health check and language choice."""
 
+import functools
+
+from babel import Locale
 from flask import (
     Blueprint,
     current_app,
@@ -46,7 +49,18 @@ def set_language():
     return response
 
 
-def select_locale() -> str:
+def select_locale() -> Locale:
+    """The UI language of this request, parsed once per process (Babel's parsing
+    costs more than the rest of choosing it)."""
+    return parsed_locale(chosen_language())
+
+
+@functools.cache
+def parsed_locale(code: str) -> Locale:
+    return Locale.parse(code)
+
+
+def chosen_language() -> str:
     """The visitor's choice, else the best match for Accept-Language, else the
     default. Any Chinese variant gets Simplified Chinese."""
     if not has_request_context():  # commands speak the default language

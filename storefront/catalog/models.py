@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, literal_column
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from storefront.extensions import db
@@ -51,6 +51,12 @@ class Product(db.Model):
     commission_bp: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    #: Goes up by one with every change to the row, stock included (also by
+    #: plain UPDATE statements) and to its images: cached pages showing the
+    #: product compare it to know they are current.
+    revision: Mapped[int] = mapped_column(
+        default=1, server_default="1", onupdate=literal_column("revision + 1")
+    )
 
     category: Mapped[Category | None] = relationship(back_populates="products")
     images: Mapped[list["ProductImage"]] = relationship(

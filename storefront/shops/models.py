@@ -37,6 +37,9 @@ class Shop(db.Model):
         default=ShopStatus.ACTIVE,
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Goes up by one with every change to the shop's product list (a pick, a
+    #: note, the order): the cached product grid of its page compares it.
+    revision: Mapped[int] = mapped_column(default=1, server_default="1")
 
     owner: Mapped[User] = relationship()
     recruiter: Mapped["Shop | None"] = relationship(remote_side=[id])

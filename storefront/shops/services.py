@@ -16,7 +16,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import Select, case, delete, func, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from storefront.accounts.models import Role, User
 from storefront.accounts.services import create_user
@@ -329,7 +329,9 @@ def shop_items(shop: Shop) -> list[ShopProduct]:
 
 def find_shop(slug: str) -> tuple[Shop | None, bool]:
     """The shop at ``slug`` and whether ``slug`` is an old address of it."""
-    shop = db.session.scalar(select(Shop).where(Shop.slug == slug))
+    shop = db.session.scalar(
+        select(Shop).where(Shop.slug == slug).options(joinedload(Shop.owner))
+    )
     if shop is not None:
         return shop, False
     alias = db.session.get(ShopAlias, slug)

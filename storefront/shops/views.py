@@ -25,6 +25,7 @@ from storefront.extensions import db, limiter
 from storefront.htmx import is_partial, render
 from storefront.shops import bp, services, sharing
 from storefront.shops.forms import AvatarForm, JoinForm, NoteForm, ProfileForm
+from storefront.shops.grid import grid
 from storefront.shops.models import Shop, ShopProduct
 from storefront.templating import url_with
 
@@ -112,9 +113,7 @@ def shop(slug: str):
     shop = load_shop(slug)
     attribute_visit(shop)
     show = shop.is_open or shop.owned_by(current_user)
-    return render(
-        "shops/shop.html", shop=shop, items=services.shop_items(shop) if show else []
-    )
+    return render("shops/shop.html", shop=shop, grid=grid(shop) if show else "")
 
 
 @bp.get("/s/<slug>/p/<product_slug>")

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from flask_babel import format_datetime
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from storefront.accounts.models import User
 from storefront.catalog.models import Product
@@ -22,6 +22,7 @@ from storefront.timeutil import utcnow
 from tests import factories
 from tests.conftest import EN
 from tests.groupbuy.conftest import make_offer, seat
+from tests.queries import CountQueries
 
 G = GroupState
 
@@ -139,25 +140,6 @@ def tabs(page: str) -> list[str]:
     """The back office tabs marked current."""
     nav = re.search(r'<nav class="tabs".*?</nav>', page, re.S).group(0)
     return re.findall(r'aria-current="page">([^<]+)</a>', nav)
-
-
-class CountQueries:
-    """Counts the SQL statements run while it is active."""
-
-    def __init__(self, app):
-        with app.app_context():
-            self.engine = db.engine
-        self.count = 0
-
-    def __enter__(self):
-        event.listen(self.engine, "before_cursor_execute", self.seen)
-        return self
-
-    def __exit__(self, *exc):
-        event.remove(self.engine, "before_cursor_execute", self.seen)
-
-    def seen(self, *args):
-        self.count += 1
 
 
 # Who may see it
