@@ -62,4 +62,23 @@ bench-analytics: setup
 	$(BIN)/python -m benchmarks.pages --database sqlite:///$(BENCH_DB)
 
 clean:
-	rm -rf $(VENV) node_modules static/vendor $(CATALOGS)
+	rm -rf $(VENV) node_modules benchmarks/lighthouse/node_modules static/vendor $(CATALOGS)
+
+# Issue 8's page weight and Lighthouse scores (mobile) of the demo's home, shop and
+# product pages. Lighthouse is a tool, not part of the shop: its npm package lives
+# in benchmarks/lighthouse/. LIGHTHOUSE_ARGS="--runs 5 --output section.md" adds options.
+LIGHTHOUSE_NPM := benchmarks/lighthouse/node_modules/.package-lock.json
+LIGHTHOUSE_ARGS ?=
+.PHONY: lighthouse
+lighthouse: setup $(LIGHTHOUSE_NPM)
+	$(BIN)/python -m benchmarks.lighthouse $(LIGHTHOUSE_ARGS)
+
+$(LIGHTHOUSE_NPM): benchmarks/lighthouse/package.json benchmarks/lighthouse/package-lock.json
+	cd benchmarks/lighthouse && npm ci --no-audit --no-fund
+
+# Issue 8's load benchmark: the README's gunicorn on one CPU, wrk on the other, every
+# endpoint against a constant-response floor, and cost at 1,000 vs 100,000 orders.
+# Writes benchmarks/RESULTS.md; the database is a SQLite file in a temporary directory.
+.PHONY: bench
+bench: setup
+	$(BIN)/python -m benchmarks.load
