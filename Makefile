@@ -66,9 +66,9 @@ clean:
 
 # Issue 8's page weight and Lighthouse scores (mobile) of the demo's home, shop and
 # product pages. Lighthouse is a tool, not part of the shop: its npm package lives
-# in benchmarks/lighthouse/. LIGHTHOUSE_ARGS="--runs 5 --output section.md" adds options.
+# in benchmarks/lighthouse/. Its section of benchmarks/RESULTS.md is replaced.
 LIGHTHOUSE_NPM := benchmarks/lighthouse/node_modules/.package-lock.json
-LIGHTHOUSE_ARGS ?=
+LIGHTHOUSE_ARGS ?= --output benchmarks/RESULTS.md
 .PHONY: lighthouse
 lighthouse: setup $(LIGHTHOUSE_NPM)
 	$(BIN)/python -m benchmarks.lighthouse $(LIGHTHOUSE_ARGS)

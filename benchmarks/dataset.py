@@ -1,7 +1,10 @@
 """A benchmark dataset: sellers, shops, a catalog, orders and visits at chosen sizes.
 
     python -m benchmarks.dataset --database sqlite:////tmp/bench.db \\
-        --shops 1000 --products 10000 --orders 100000 --visits 1000000 [--seed 1]
+        --shops 1000 --products 10000 --orders 100000 --visits 1000000 \\
+        [--groups 0] [--seed 1]
+    python -m benchmarks.dataset --database sqlite:////tmp/bench.db \\
+        --add-history 99000
 
 The tables come from the models (``db.create_all``, with their real indexes) and
 are filled by bulk inserts. The data has the shape the pages read:
@@ -16,9 +19,22 @@ are filled by bulk inserts. The data has the shape the pages read:
 - everything happened in the last 365 days and is inserted in time order, as a
   live shop would have written it.
 
-The ledger, group-buys, order events, bindings and images stay empty. Share
-codes are HMACs of the secret key, so whatever serves this database must use
-``SECRET_KEY`` below (``bench_app`` does).
+Two things are there for load tests that buy: product 1 never runs out
+(``BOTTOMLESS`` stock) and shop 1 shows ``SHOWCASE`` products (all the active
+catalog when it is smaller). ``--groups N`` adds a live group-buy offer on
+product 1 with N open groups of ``MAX_SIZE``, each opened by its leader's order
+within the last hour (house sales: no shop's numbers change), so that joins
+have seats to take.
+
+``--add-history N`` appends N orders dated in the year before that history to a
+generated database: the same shops in the same proportions, their customers
+coming back as before. The 30-day dashboard does not show them; they only make
+the tables longer, which is what a test of "cost must not grow with history"
+needs.
+
+The ledger, order events, bindings and images stay empty. Share codes are HMACs
+of the secret key, so whatever serves this database must use ``SECRET_KEY``
+below (``bench_app`` does).
 """
 
 import argparse
@@ -41,6 +57,13 @@ from storefront.accounts.models import Role, User
 from storefront.accounts.services import hash_password
 from storefront.catalog.models import Category, Product
 from storefront.extensions import db
+from storefront.groupbuy.models import (
+    MAX_SIZE,
+    Group,
+    GroupMember,
+    GroupOffer,
+    GroupState,
+)
 from storefront.orders.models import (
     Order,
     OrderLine,
@@ -58,6 +81,10 @@ PASSWORD = "benchmark password"
 OPERATOR_EMAIL = "operator@bench.example.com"
 #: How far back the history goes.
 DAYS = 365
+#: Product 1's stock: load tests may check it out for ever.
+BOTTOMLESS = 1_000_000_000
+#: How many products shop 1 shows (a full shop page).
+SHOWCASE = 60
 #: Rows per INSERT batch.
 CHUNK = 20_000
 #: Zipf exponent of shop sizes: the biggest of 1,000 shops gets ~9% of everything.
@@ -131,6 +158,8 @@ class Sizes:
     orders: int = 100_000
     visits: int = 1_000_000
     skew: float = SKEW
+    #: Open group-buys on product 1 (none unless asked for).
+    groups: int = 0
 
 
 def bench_app(database: str, **config) -> Flask:
@@ -172,12 +201,13 @@ def load(table: Table, rows: Iterable[dict]) -> int:
     return count
 
 
-def load_orders(made: "Generator", orders: list[tuple]) -> int:
-    """Insert the orders and their lines, a batch of orders at a time."""
+def load_orders(made: "Generator", orders: list[tuple], first_id: int = 1) -> int:
+    """Insert the orders (ids from ``first_id`` on) and their lines, a batch of
+    orders at a time."""
     count, lines = 0, []
     with db.engine.begin() as connection:
         # When a batch is full, ``lines`` holds exactly that batch's lines.
-        for chunk in chunked(made.order_rows(orders, lines)):
+        for chunk in chunked(made.order_rows(orders, lines, first_id)):
             connection.execute(insert(Order.__table__), chunk)
             connection.execute(insert(OrderLine.__table__), lines)
             count += len(chunk) + len(lines)
@@ -208,6 +238,10 @@ class Generator:
     def ago(self, days: float) -> datetime:
         return self.now - timedelta(seconds=int(days * 86400))
 
+    def before_history(self) -> datetime:
+        """A moment in the year before the history (366 to 730 days ago)."""
+        return self.ago(DAYS + 1 + self.rng.random() * (DAYS - 1))
+
     def categories(self) -> Iterator[dict]:
         for n in range(1, self.category_count + 1):
             yield {"id": n, "slug": f"category-{n}", "name": CATEGORIES[n - 1]}
@@ -217,7 +251,9 @@ class Generator:
         for n in range(1, self.sizes.products + 1):
             price = rng.randrange(590, 29_900, 100)
             name = f"{CATEGORIES[n % categories]} {n}"
-            active = n == 1 or rng.random() < 0.95
+            first = n == 1
+            active = first or rng.random() < 0.95
+            stock = 0 if rng.random() < 0.05 else rng.randint(1, 500)
             self.prices[n] = (name, price)
             if active:
                 self.active.append(n)
@@ -231,7 +267,7 @@ class Generator:
                 "compare_at_price": price + rng.randrange(500, 5_000, 100)
                 if rng.random() < 0.2
                 else None,
-                "stock": 0 if rng.random() < 0.05 else rng.randint(1, 500),
+                "stock": BOTTOMLESS if first else stock,
                 "category_id": n % categories + 1,
                 "active": active,
                 "commission_bp": rng.choice((500, 1500, 2000))
@@ -280,10 +316,12 @@ class Generator:
             }
 
     def shop_products(self) -> Iterator[dict]:
-        """20–60 products per shop (fewer when the catalog is smaller)."""
+        """20–60 products per shop, ``SHOWCASE`` in shop 1 (fewer when the catalog
+        is smaller)."""
         rng = self.rng
         for shop in range(1, self.sizes.shops + 1):
-            picked = rng.sample(self.active, min(rng.randint(20, 60), len(self.active)))
+            count = SHOWCASE if shop == 1 else rng.randint(20, 60)
+            picked = rng.sample(self.active, min(count, len(self.active)))
             self.picks[shop] = picked
             for position, product in enumerate(picked):
                 yield {
@@ -324,16 +362,17 @@ class Generator:
                 visits.append((offset, shop, product, visitor, channel, sharer))
         return visits
 
-    def customers(self, count: int) -> list[str]:
-        """The phones of ``count`` orders: earlier customers come back (the
-        more they bought, the likelier), the rest are new."""
-        phones: list[str] = []
+    def customers(self, count: int, known: Iterable[str] = ()) -> list[str]:
+        """The phones of ``count`` orders: earlier customers (and those of the
+        ``known`` orders) come back, the more they bought the likelier; the rest
+        are new."""
+        phones = list(known)
         for _ in range(count):
             if phones and self.rng.random() < REPEAT:
                 phones.append(self.rng.choice(phones))
             else:
                 phones.append(self.new_phone())
-        return phones
+        return phones[len(phones) - count :]
 
     def traffic(self) -> tuple[list[tuple], list[tuple]]:
         """Every visit, and every order as (created_at, shop, phone, visitor),
@@ -384,40 +423,34 @@ class Generator:
 
     def state(self, at: datetime) -> OrderState:
         """A state, as the order's age allows: unpaid orders expire after two
-        days, paid ones ship and shipped ones complete."""
+        days, paid ones ship after three and shipped ones complete after 14."""
         state = self.rng.choices(*STATES)[0]
         age = self.now - at
         if state is OrderState.PENDING_PAYMENT and age > timedelta(days=2):
             return OrderState.CANCELLED
         if state is OrderState.PAID and age > timedelta(days=3):
-            return OrderState.SHIPPED
+            state = OrderState.SHIPPED
         if state is OrderState.SHIPPED and age > timedelta(days=14):
             return OrderState.COMPLETED
         return state
 
-    def order_rows(self, orders: list[tuple], lines: list[dict]) -> Iterator[dict]:
-        """The orders (ids in time order); their lines are appended to ``lines``."""
+    def order_rows(
+        self, orders: list[tuple], lines: list[dict], first_id: int = 1
+    ) -> Iterator[dict]:
+        """The orders, with ids from ``first_id`` on in the order given; their
+        lines are appended to ``lines``."""
         rng = self.rng
-        for id, (at, shop, phone, visitor) in enumerate(orders, start=1):
+        for id, (at, shop, phone, visitor) in enumerate(orders, start=first_id):
             state = self.state(at)
             pool = self.picks.get(shop) or self.active
             count = min(rng.choices((1, 2, 3), (70, 22, 8))[0], len(pool))
             mine = [
-                {
-                    "order_id": id,
-                    "product_id": product,
-                    "name": self.prices[product][0],
-                    "unit_price": self.prices[product][1],
-                    "quantity": quantity,
-                    "amount": self.prices[product][1] * quantity,
-                    "refunded_quantity": 0,
-                    "refunded_amount": 0,
-                }
+                line_row(id, product, self.prices[product], quantity)
                 for product in rng.sample(pool, count)
                 for quantity in [rng.choices((1, 2, 3), (75, 18, 7))[0]]
             ]
             subtotal = sum(line["amount"] for line in mine)
-            shipping = 0 if subtotal >= FREE_SHIPPING_OVER else SHIPPING_FEE
+            shipping = shipping_for(subtotal)
             refunded = 0
             if state is OrderState.REFUNDED:  # all of it, postage too
                 refunded = subtotal + shipping
@@ -429,31 +462,178 @@ class Generator:
                 first["refunded_quantity"] = first["quantity"]
                 refunded = first["refunded_amount"] = first["amount"]
             lines.extend(mine)
-            sent = state in (OrderState.SHIPPED, OrderState.COMPLETED)
-            yield {
-                "id": id,
-                "number": f"{at:%y%m%d}-{id:06d}",
-                "token": f"{rng.getrandbits(128):032x}",
-                "checkout_key": f"bench-{id}",
-                "shop_id": shop,
-                "customer_name": CUSTOMER_NAMES[int(phone[-6:]) % len(CUSTOMER_NAMES)],
-                "phone": phone,
-                "address": f"上海市浦东新区世纪大道 {id % 2000 + 1} 号",
-                "visitor": visitor,
-                "note": "",
-                "payment_method": PaymentMethod.TRANSFER
-                if rng.random() < 0.8
-                else PaymentMethod.COD,
-                "state": state,
-                "subtotal": subtotal,
-                "shipping": shipping,
-                "total": subtotal + shipping,
-                "refunded": refunded,
-                "group_hold": False,
-                "carrier": "顺丰速运" if sent else "",
-                "tracking_number": f"SF{id:012d}" if sent else "",
-                "created_at": at,
+            yield self.order_row(
+                id, at, shop, phone, visitor, state, subtotal, shipping, refunded
+            )
+
+    def order_row(
+        self,
+        id: int,
+        at: datetime,
+        shop: int | None,
+        phone: str,
+        visitor: str | None,
+        state: OrderState,
+        subtotal: int,
+        shipping: int,
+        refunded: int = 0,
+        group_hold: bool = False,
+    ) -> dict:
+        sent = state in (OrderState.SHIPPED, OrderState.COMPLETED)
+        return {
+            "id": id,
+            "number": f"{at:%y%m%d}-{id:06d}",
+            "token": f"{self.rng.getrandbits(128):032x}",
+            "checkout_key": f"bench-{id}",
+            "shop_id": shop,
+            "customer_name": CUSTOMER_NAMES[int(phone[-6:]) % len(CUSTOMER_NAMES)],
+            "phone": phone,
+            "address": f"上海市浦东新区世纪大道 {id % 2000 + 1} 号",
+            "visitor": visitor,
+            "note": "",
+            "payment_method": PaymentMethod.TRANSFER
+            if self.rng.random() < 0.8
+            else PaymentMethod.COD,
+            "state": state,
+            "subtotal": subtotal,
+            "shipping": shipping,
+            "total": subtotal + shipping,
+            "refunded": refunded,
+            "group_hold": group_hold,
+            "carrier": "顺丰速运" if sent else "",
+            "tracking_number": f"SF{id:012d}" if sent else "",
+            "created_at": at,
+        }
+
+    def group_buys(self, first_order: int) -> dict[Table, list[dict]]:
+        """A live offer on product 1 and ``sizes.groups`` open groups on it of
+        ``MAX_SIZE`` seats, each opened within the last hour by a leader whose
+        (unpaid, house) order has the ids from ``first_order`` on. Rows by
+        table, in the order to insert them."""
+        rng, (name, price) = self.rng, self.prices[1]
+        group_price = max(price * 4 // 5 // 100 * 100, 1)
+        shipping = shipping_for(group_price)
+        tables: dict[Table, list[dict]] = {
+            table: []
+            for table in (
+                GroupOffer.__table__,
+                Order.__table__,
+                OrderLine.__table__,
+                Group.__table__,
+                GroupMember.__table__,
+            )
+        }
+        tables[GroupOffer.__table__].append(
+            {
+                "id": 1,
+                "product_id": 1,
+                "group_price": group_price,
+                "size": MAX_SIZE,
+                "window_hours": 168,
+                "per_customer": 1,
+                "starts_at": self.ago(1),
+                "ends_at": self.now + timedelta(days=30),
+                "active": True,
+                "created_at": self.ago(1),
             }
+        )
+        opened = sorted(self.ago(rng.random() / 24) for _ in range(self.sizes.groups))
+        for n, at in enumerate(opened, start=1):
+            order_id, phone = first_order + n - 1, self.new_phone()
+            tables[Order.__table__].append(
+                self.order_row(
+                    order_id,
+                    at,
+                    None,
+                    phone,
+                    None,
+                    OrderState.PENDING_PAYMENT,
+                    group_price,
+                    shipping,
+                    group_hold=True,
+                )
+            )
+            tables[OrderLine.__table__].append(
+                line_row(order_id, 1, (name, group_price), 1)
+            )
+            tables[Group.__table__].append(
+                {
+                    "id": n,
+                    "code": f"bench{n:06d}",
+                    "offer_id": 1,
+                    "shop_id": None,
+                    "size": MAX_SIZE,
+                    "group_price": group_price,
+                    "seats_taken": 1,
+                    "state": GroupState.OPEN,
+                    "opened_at": at,
+                    "deadline": at + timedelta(hours=168),
+                }
+            )
+            tables[GroupMember.__table__].append(
+                {
+                    "group_id": n,
+                    "order_id": order_id,
+                    "phone": phone,
+                    "leader": True,
+                    "joined_at": at,
+                }
+            )
+        return tables
+
+    def older_orders(
+        self, count: int, weights: dict[int, float], known: dict[int, list[str]]
+    ) -> list[tuple]:
+        """``count`` orders as ``traffic`` plans them, in the year before its
+        history: shops get shares as their ``weights``, a few are house sales,
+        and each shop's ``known`` customers (one phone per order) come back."""
+        house = round(count * HOUSE_SHARE)
+        shops = sorted(weights)
+        counts = apportion(count - house, [weights[shop] for shop in shops])
+        orders: list[tuple] = []
+        for shop, shop_orders in zip(shops, counts, strict=True):
+            for phone in self.customers(shop_orders, known.get(shop, ())):
+                orders.append((self.before_history(), shop, phone, None))
+        for _ in range(house):
+            orders.append((self.before_history(), None, self.new_phone(), None))
+        orders.sort(key=lambda order: order[0])
+        return orders
+
+    def read_catalog(self) -> None:
+        """What ``products`` and ``shop_products`` would have made, from the
+        database (in an app context), and how many phones are taken."""
+        for id, name, price, active in db.session.execute(
+            select(Product.id, Product.name, Product.price, Product.active)
+        ):
+            self.prices[id] = (name, price)
+            if active:
+                self.active.append(id)
+        for shop, product in db.session.execute(
+            select(ShopProduct.shop_id, ShopProduct.product_id).order_by(
+                ShopProduct.shop_id, ShopProduct.position
+            )
+        ):
+            self.picks.setdefault(shop, []).append(product)
+        self.phones = db.session.scalar(select(func.count(Order.phone.distinct())))
+
+
+def line_row(order: int, product: int, priced: tuple[str, int], quantity: int) -> dict:
+    """An order line of ``quantity`` at the (name, unit price) ``priced``."""
+    name, price = priced
+    return {
+        "order_id": order,
+        "product_id": product,
+        "name": name,
+        "unit_price": price,
+        "quantity": quantity,
+        "amount": price * quantity,
+        "refunded_quantity": 0,
+        "refunded_amount": 0,
+    }
+
+
+def shipping_for(subtotal: int) -> int:
+    return 0 if subtotal >= FREE_SHIPPING_OVER else SHIPPING_FEE
 
 
 @contextmanager
@@ -480,7 +660,8 @@ def fresh_tables(replace: bool) -> None:
 
 def reset_sequences() -> None:
     """PostgreSQL: ids were given explicitly, so move each id sequence past them."""
-    for table in ("users", "category", "product", "shop", "orders"):
+    tables = ("users", "category", "product", "shop", "orders", "group_offer")
+    for table in (*tables, "buying_group"):
         db.session.execute(
             text(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
@@ -503,8 +684,8 @@ def generate(
     started = time.perf_counter()
     log(
         f"Generating {sizes.shops:,} shops, {sizes.products:,} products, "
-        f"{sizes.orders:,} orders and {sizes.visits:,} visits "
-        f"(skew {sizes.skew}, seed {seed})"
+        f"{sizes.orders:,} orders, {sizes.visits:,} visits and {sizes.groups:,} "
+        f"open groups (skew {sizes.skew}, seed {seed})"
     )
     with app.app_context():
         with step("tables", log, timings):
@@ -527,16 +708,66 @@ def generate(
             db.session.commit()
         with step("orders", log, timings) as counted:
             counted["rows"] = load_orders(made, orders)
+        if sizes.groups:
+            with step("group-buys", log, timings) as counted:
+                rows = made.group_buys(first_order=len(orders) + 1)
+                counted["rows"] = sum(load(table, rows[table]) for table in rows)
         with step("finish", log, timings):
-            if db.engine.dialect.name == "postgresql":
-                reset_sequences()
-                # autovacuum would analyze the new tables within a minute or so
-                with db.engine.connect() as connection:
-                    connection.execute(text("ANALYZE"))
-                    connection.commit()
-            # SQLite folds its WAL into the file when the last connection closes.
-            db.session.remove()
-            db.engine.dispose()
+            finish()
+    timings["total"] = time.perf_counter() - started
+    log(f"  {'total':<33}{timings['total']:6.1f} s")
+    return timings
+
+
+def finish() -> None:
+    """Ready the database for serving, and let go of it (in an app context)."""
+    if db.engine.dialect.name == "postgresql":
+        reset_sequences()
+        # autovacuum would analyze the new tables within a minute or so
+        with db.engine.connect() as connection:
+            connection.execute(text("ANALYZE"))
+            connection.commit()
+    # SQLite folds its WAL into the file when the last connection closes.
+    db.session.remove()
+    db.engine.dispose()
+
+
+def add_history(
+    database: str, orders: int, seed: int = 1, log: Callable[[str], None] = print
+) -> dict[str, float]:
+    """Append ``orders`` orders from the year before the history to the dataset
+    in ``database``: shops in proportion to their visits, their customers
+    coming back as in ``Generator.customers``, a few house sales. Returns
+    seconds per step."""
+    timings: dict[str, float] = {}
+    app = bench_app(database)
+    started = time.perf_counter()
+    log(f"Adding {orders:,} orders from the year before the history (seed {seed})")
+    with app.app_context():
+        made = Generator(Sizes(), seed)
+        with step("read", log, timings):
+            made.read_catalog()
+            weights = dict.fromkeys(made.picks, 0)
+            weights.update(
+                db.session.execute(
+                    select(Visit.shop_id, func.count()).group_by(Visit.shop_id)
+                ).all()
+            )
+            if not any(weights.values()):  # no visits: every shop alike
+                weights = dict.fromkeys(weights, 1)
+            known: dict[int, list[str]] = {}
+            for shop, phone in db.session.execute(
+                select(Order.shop_id, Order.phone).where(Order.shop_id.is_not(None))
+            ):
+                known.setdefault(shop, []).append(phone)
+            first_id = (db.session.scalar(select(func.max(Order.id))) or 0) + 1
+            db.session.rollback()
+        with step("plan orders", log, timings):
+            older = made.older_orders(orders, weights, known)
+        with step("orders", log, timings) as counted:
+            counted["rows"] = load_orders(made, older, first_id)
+        with step("finish", log, timings):
+            finish()
     timings["total"] = time.perf_counter() - started
     log(f"  {'total':<33}{timings['total']:6.1f} s")
     return timings
@@ -569,14 +800,28 @@ def options(argv: list[str] | None = None) -> argparse.Namespace:
         default=SKEW,
         help="Zipf exponent of shop sizes (0: every shop the same size)",
     )
+    parser.add_argument(
+        "--groups",
+        type=int,
+        default=defaults.groups,
+        help="open group-buys on product 1, for load tests that join them",
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--replace", action="store_true", help="drop whatever tables are there first"
     )
+    parser.add_argument(
+        "--add-history",
+        type=int,
+        metavar="ORDERS",
+        help="instead of generating, append this many orders from the year before "
+        "the history to the dataset in the database (sizes are ignored)",
+    )
     args = parser.parse_args(argv)
     if (
         min(args.shops, args.products) < 1
-        or min(args.orders, args.visits, args.skew) < 0
+        or min(args.orders, args.visits, args.skew, args.groups) < 0
+        or (args.add_history is not None and args.add_history < 0)
     ):
         parser.error("give at least one shop and one product, and no negative size")
     return args
@@ -584,7 +829,12 @@ def options(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = options(argv)
-    sizes = Sizes(args.shops, args.products, args.orders, args.visits, args.skew)
+    if args.add_history is not None:
+        add_history(args.database, args.add_history, args.seed)
+        return 0
+    sizes = Sizes(
+        args.shops, args.products, args.orders, args.visits, args.skew, args.groups
+    )
     generate(args.database, sizes, args.seed, args.replace)
     return 0
 

@@ -17,7 +17,7 @@ shop's page and the first product on it.
   reported. Every run's JSON report is kept in ``test-artifacts/lighthouse/``.
 
 Prints a markdown section for ``benchmarks/RESULTS.md`` (and writes it to
-``--output``), followed by the audits that did not pass. It only reports: the
+``--output``, as its own section of that file), followed by the audits that did not pass. It only reports: the
 budgets are for the reader to compare against.
 """
 
@@ -44,6 +44,7 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 
 from benchmarks import weight
+from benchmarks.report import put_section
 
 ROOT = Path(__file__).resolve().parent.parent
 LIGHTHOUSE = ROOT / "benchmarks" / "lighthouse" / "node_modules" / ".bin" / "lighthouse"
@@ -334,7 +335,7 @@ def main(argv: list[str] | None = None) -> None:
     text = "\n".join(section)
     print(text)
     if args.output:
-        args.output.write_text(text)
+        put_section(args.output, "benchmarks.lighthouse", text)
     if failed:
         print("Audits scoring under 0.9 in the reported runs:", *failed, sep="\n")
 

@@ -1,0 +1,446 @@
+"""Load benchmark: the app under gunicorn as deployed, driven by wrk, against a floor.
+
+    python -m benchmarks.load [--database URL] [--shops 1000 --products 10000
+        --orders 100000 --visits 1000000] [--duration 10] [--connections 8]
+        [--output benchmarks/RESULTS.md] [--skip-growth]
+
+Generates a dataset (``benchmarks.dataset``; by default into a new SQLite file
+in a temporary directory), starts gunicorn as the README deploys it pinned to
+the first CPU, and loads each endpoint from wrk on the other CPUs: a 60-item
+shop page (returning visitor, repeat visit with If-None-Match, new visitor), a
+product page, add-to-cart over htmx, a checkout POST, a group-buy join and the
+seller's dashboard. Each request is sent once first and checked (status and
+a marker in the body), then loaded after a short warm-up; any error or
+unexpected status stops the run. The shop page is loaded again at half the
+rate it reached.
+
+In the same run, the same gunicorn and config serve the shop page's bytes as a
+constant (``benchmarks.floor``): the floor. Then, unless ``--skip-growth``, the
+shop page, checkout and dashboard are measured on a dataset with 1,000 orders
+and again after adding the rest of ``--orders`` as history older than a year,
+and their cost ratio reported.
+
+The report (``benchmarks.report``) is printed and written to ``--output``.
+"""
+
+import argparse
+import math
+import os
+import shlex
+import shutil
+import socket
+import sys
+import tempfile
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from benchmarks import floor, wrk
+from benchmarks.dataset import (
+    BOTTOMLESS,
+    PASSWORD,
+    SECRET_KEY,
+    SHOWCASE,
+    Sizes,
+    add_history,
+    bench_app,
+    generate,
+)
+from benchmarks.report import Growth, Outcome, write
+from benchmarks.serving import (
+    ROOT,
+    Cpus,
+    MemorySampler,
+    Server,
+    ServerError,
+    serve,
+    server_env,
+)
+from benchmarks.visitors import Endpoint, Picks, RequestError, Setup, check
+from benchmarks.wrk import Shape
+from storefront.accounts.models import User
+from storefront.catalog.models import Product
+from storefront.extensions import db
+from storefront.groupbuy.models import MAX_SIZE, Group, GroupState
+from storefront.shops.models import Shop, ShopProduct, Visit
+
+#: The report's rows, in the order of the issue.
+ENDPOINTS = (
+    "shop",
+    "shop-etag",
+    "shop-new",
+    "product",
+    "cart",
+    "checkout",
+    "join",
+    "dashboard",
+)
+#: The order they are loaded in: pages that only read first, then the ones
+#: that write (visits, orders), so none is measured on another's leftovers.
+LOAD_ORDER = (
+    "dashboard",
+    "shop",
+    "shop-etag",
+    "product",
+    "cart",
+    "shop-new",
+    "checkout",
+    "join",
+)
+#: What the growth comparison measures.
+GROWTH = ("shop", "checkout", "dashboard")
+#: The smaller order history of the growth comparison.
+GROWTH_ORDERS = 1_000
+#: More joins a second than one CPU could take: enough open groups that seats
+#: never run out (each of ``MAX_SIZE`` has all but its leader's seat free).
+JOIN_CEILING = 1_500
+OUTPUT = ROOT / "benchmarks" / "RESULTS.md"
+
+
+class BenchmarkError(RuntimeError):
+    """The run cannot go on: what went wrong, for the person running it."""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def choose(database: str) -> Picks:
+    """The shop page to load (the busiest shop by visits among those showing
+    the most products, ``SHOWCASE`` at most), its first product, the busiest
+    shop's seller for the dashboard, a quiet shop for the checkout customer to
+    come from, and the open groups to join."""
+    app = bench_app(database)
+    with app.app_context():
+        items = dict(
+            db.session.execute(
+                select(ShopProduct.shop_id, func.count()).group_by(ShopProduct.shop_id)
+            ).all()
+        )
+        visits = dict(
+            db.session.execute(
+                select(Visit.shop_id, func.count()).group_by(Visit.shop_id)
+            ).all()
+        )
+        if not items:
+            raise BenchmarkError("No shop shows any product: generate a dataset.")
+        most = min(SHOWCASE, max(items.values()))
+        busiest = sorted(items, key=lambda shop: (-visits.get(shop, 0), shop))
+        shown = next(shop for shop in busiest if items[shop] == most)
+        quiet = [shop for shop in reversed(busiest) if shop not in (shown, busiest[0])]
+        shop = db.session.get(Shop, shown)
+        first = db.session.scalar(
+            select(Product)
+            .join(ShopProduct, ShopProduct.product_id == Product.id)
+            .where(ShopProduct.shop_id == shown)
+            .order_by(ShopProduct.position)
+            .limit(1)
+        )
+        codes = db.session.scalars(
+            select(Group.code).where(Group.state == GroupState.OPEN).order_by(Group.id)
+        ).all()
+        bottomless = db.session.get(Product, 1)
+        if bottomless is None or bottomless.stock < BOTTOMLESS // 2:
+            raise BenchmarkError("Product 1 is not bottomless: generate a dataset.")
+        seller = db.session.get(User, db.session.get(Shop, busiest[0]).owner_id)
+        picks = Picks(
+            shop_slug=shop.slug,
+            shop_name=shop.name,
+            items=most,
+            product_slug=first.slug,
+            product_name=first.name,
+            product_id=1,
+            checkout_shop_slug=db.session.get(Shop, (quiet or busiest)[0]).slug,
+            seller_email=seller.email,
+            seller_password=PASSWORD,
+            group_codes=tuple(codes),
+        )
+        db.session.remove()
+        db.engine.dispose()
+    return picks
+
+
+def progress(line: str) -> None:
+    """What the run is doing, on stderr (the report goes to stdout)."""
+    print(line, file=sys.stderr, flush=True)
+
+
+@dataclass
+class Bench:
+    """How to run: the database, where files go, the load and the CPUs."""
+
+    database: str
+    workdir: Path
+    duration: int
+    warmup: int
+    connections: int
+    cpus: Cpus
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """The app's settings, as the README's deployment gives them, and the
+        rate limits off: all the load comes from one address."""
+        return {
+            "STOREFRONT_DATABASE_URL": self.database,
+            "STOREFRONT_SECRET_KEY": SECRET_KEY,
+            "STOREFRONT_INSTANCE_PATH": str(self.workdir / "instance"),
+            "STOREFRONT_RATELIMIT_ENABLED": "false",
+            **extra,
+        }
+
+    def serve(self, app: str, **extra: str):
+        """gunicorn serving ``app`` (a context manager giving the ``Server``)."""
+        port = free_port()
+        env = server_env(self.env(**extra), port)
+        return serve(app, env, port, self.workdir / "gunicorn.log", self.cpus.server)
+
+    def load(
+        self,
+        server: Server,
+        endpoint: Endpoint,
+        pace_ms: float | None = None,
+        warmup: bool = True,
+    ) -> wrk.Measured:
+        """Warm up, then load ``endpoint`` while watching the server's memory."""
+        progress(f"  {endpoint.label}" + (" (paced)" if pace_ms else ""))
+        if warmup and self.warmup:
+            self.run(server, endpoint, self.warmup, pace_ms)
+        with MemorySampler(server.process.pid) as memory:
+            measured = self.run(server, endpoint, self.duration, pace_ms)
+        measured.peak_rss = memory.peak
+        return measured
+
+    def run(
+        self, server: Server, endpoint: Endpoint, duration: int, pace_ms: float | None
+    ) -> wrk.Measured:
+        try:
+            measured = wrk.run(
+                server.url,
+                endpoint.shape,
+                duration,
+                self.connections,
+                self.cpus.load,
+                pace_ms,
+            )
+        except wrk.LoadError as error:
+            raise BenchmarkError(
+                f"{endpoint.label}: {error}\nThe server's log:\n{server.log_excerpt()}"
+            ) from None
+        server.check_alive()
+        return measured
+
+
+def half_pace(full: wrk.Measured, connections: int) -> float:
+    """Milliseconds each connection waits before a request so that together
+    they ask for half of ``full``'s rate: the interval at that rate, less about
+    the time one answer takes when nothing queues."""
+    interval = connections / (full.rate / 2)
+    return max(interval - 1 / full.rate, 0.0) * 1000
+
+
+def measure_app(bench: Bench, picks: Picks, outcome: Outcome) -> floor.Constant:
+    """Check and load every endpoint on the app, and the shop page at half
+    load, into ``outcome``; the shop page's answer, for the floors."""
+    progress("The app:")
+    with bench.serve("wsgi:app") as server:
+        outcome.settings = server.settings
+        setup = Setup(server.url, picks)
+        endpoints = {key: setup.endpoint(key) for key in ENDPOINTS}
+        shop = check(server.url, endpoints["shop"])
+        repeat = endpoints["shop-etag"]
+        if etag := shop.headers.get("ETag"):
+            repeat.shape.headers["If-None-Match"] = etag
+        else:
+            repeat.label += " (no ETag sent: the same request as above)"
+        for key in ENDPOINTS[1:]:
+            check(server.url, endpoints[key])
+        for key in LOAD_ORDER:
+            outcome.results[key] = full = bench.load(server, endpoints[key])
+            if key == "shop":
+                outcome.half_target = full.rate / 2
+                pace = half_pace(full, bench.connections)
+                outcome.half = bench.load(server, endpoints[key], pace, warmup=False)
+    outcome.endpoints = [endpoints[key] for key in ENDPOINTS]
+    return floor.Constant(
+        shop.raw, shop.headers["Content-Type"], shop.headers.get("Content-Encoding")
+    )
+
+
+def measure_floors(
+    bench: Bench, shop: Endpoint, constant: floor.Constant
+) -> list[tuple[str, wrk.Measured]]:
+    """The shop page's bytes as a constant: from a bare WSGI callable, then
+    from a route of the real app, each under the same gunicorn config and
+    asked with the shop page's request headers."""
+    directory = bench.workdir / "floor"
+    floor.save(directory, constant)
+    floors = []
+    for label, app in (
+        ("plain WSGI callable", "benchmarks.floor:plain()"),
+        ("the app with one constant route", "benchmarks.floor:app()"),
+    ):
+        progress(f"Floor, {label}:")
+        with bench.serve(app, **{floor.ENV: str(directory)}) as server:
+            headers = dict(shop.shape.headers)
+            endpoint = Endpoint(
+                "floor", label, Shape("GET", floor.FLOOR_PATH, headers), ""
+            )
+            if check(server.url, endpoint).raw != constant.body:
+                raise BenchmarkError(f"The {label} floor sent other bytes.")
+            floors.append((label, bench.load(server, endpoint)))
+    return floors
+
+
+def growth_phase(
+    bench: Bench, picks: Picks, first_n: int
+) -> tuple[dict[str, Endpoint], dict[str, wrk.Measured]]:
+    """Check and load the growth endpoints once; request numbers from
+    ``first_n`` on."""
+    with bench.serve("wsgi:app") as server:
+        setup = Setup(server.url, picks, first_n)
+        # The dashboard first: the checkouts add orders (to another shop).
+        keys = ("dashboard", "shop", "checkout")
+        endpoints = {key: setup.endpoint(key) for key in keys}
+        for endpoint in endpoints.values():
+            check(server.url, endpoint)
+        return endpoints, {key: bench.load(server, endpoints[key]) for key in keys}
+
+
+def measure_growth(bench: Bench, sizes: Sizes, small: int, seed: int) -> list[Growth]:
+    """Shop page, checkout and dashboard on ``small`` orders, then again once
+    the rest of ``sizes.orders`` has been added as history older than a year."""
+    generate(
+        bench.database, replace(sizes, orders=small, groups=0), seed, True, progress
+    )
+    picks = choose(bench.database)
+    progress(f"Growth, {small:,} orders:")
+    endpoints, before = growth_phase(bench, picks, 0)
+    add_history(bench.database, sizes.orders - small, seed, progress)
+    first_n = max(endpoint.shape.next_n for endpoint in endpoints.values())
+    progress(f"Growth, {sizes.orders:,} orders:")
+    _, after = growth_phase(bench, picks, first_n)
+    return [Growth(endpoints[key].label, before[key], after[key]) for key in GROWTH]
+
+
+def options(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--database",
+        help="SQLAlchemy URL of a database to fill (default: a new SQLite file in "
+        "a temporary directory)",
+    )
+    parser.add_argument(
+        "--replace",
+        action="store_true",
+        help="drop the tables the --database has (its data is lost)",
+    )
+    defaults = Sizes()
+    parser.add_argument("--shops", type=int, default=defaults.shops)
+    parser.add_argument("--products", type=int, default=defaults.products)
+    parser.add_argument("--orders", type=int, default=defaults.orders)
+    parser.add_argument("--visits", type=int, default=defaults.visits)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--duration", type=int, default=10, help="seconds of load per endpoint"
+    )
+    parser.add_argument(
+        "--warmup", type=int, default=2, help="seconds of load before each"
+    )
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=OUTPUT,
+        help=f"where to write the report (default {OUTPUT.relative_to(ROOT)})",
+    )
+    parser.add_argument(
+        "--skip-growth",
+        action="store_true",
+        help="leave out the comparison of a small and a large order history",
+    )
+    parser.add_argument(
+        "--growth-orders",
+        type=int,
+        default=GROWTH_ORDERS,
+        help="orders of the small history (the large one has --orders)",
+    )
+    args = parser.parse_args(argv)
+    if min(args.shops, args.products, args.duration, args.connections) < 1:
+        parser.error("give at least one shop, product, second and connection")
+    if min(args.orders, args.visits, args.warmup) < 0:
+        parser.error("no negative sizes or warm-up")
+    if not args.skip_growth and not 0 < args.growth_orders < args.orders:
+        parser.error("--growth-orders must be above 0 and below --orders")
+    return args
+
+
+def run(args: argparse.Namespace, command: str, workdir: Path) -> Outcome:
+    """Everything, in order; the outcome for the report."""
+    cpus = Cpus.split()
+    if cpus.load:  # this process and wrk stay off the server's CPU
+        os.sched_setaffinity(0, {int(cpu) for cpu in cpus.load.split(",")})
+    bench = Bench(
+        database=args.database or f"sqlite:///{workdir / 'bench.db'}",
+        workdir=workdir,
+        duration=args.duration,
+        warmup=args.warmup,
+        connections=args.connections,
+        cpus=cpus,
+    )
+    (workdir / "instance").mkdir(exist_ok=True)
+    seats = (args.warmup + args.duration) * JOIN_CEILING
+    sizes = Sizes(
+        shops=args.shops,
+        products=args.products,
+        orders=args.orders,
+        visits=args.visits,
+        groups=math.ceil(seats / (MAX_SIZE - 1)) + 1,
+    )
+    outcome = Outcome(
+        command=command,
+        started=datetime.now(UTC),
+        load_before=os.getloadavg()[0],
+        database=bench.database,
+        sizes=sizes,
+        duration=args.duration,
+        warmup=args.warmup,
+        connections=args.connections,
+        cpus=cpus,
+        settings={},
+        endpoints=[],
+        results={},
+    )
+    generate(bench.database, sizes, args.seed, args.replace, progress)
+    picks = choose(bench.database)
+    constant = measure_app(bench, picks, outcome)
+    shop = next(endpoint for endpoint in outcome.endpoints if endpoint.key == "shop")
+    outcome.floors = measure_floors(bench, shop, constant)
+    if not args.skip_growth:
+        outcome.growth_orders = (args.growth_orders, args.orders)
+        outcome.growth = measure_growth(bench, sizes, args.growth_orders, args.seed)
+    return outcome
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = options(argv)
+    command = shlex.join(["python", "-m", "benchmarks.load", *argv])
+    workdir = Path(tempfile.mkdtemp(prefix="storefront-load-"))
+    affinity = os.sched_getaffinity(0)
+    try:
+        outcome = run(args, command, workdir)
+    except (BenchmarkError, RequestError, ServerError) as error:
+        progress(f"\nThe benchmark stopped: {error}\n(its files are in {workdir})")
+        return 1
+    finally:
+        os.sched_setaffinity(0, affinity)  # run() moved this process off CPU 0
+    write(outcome, args.output)
+    shutil.rmtree(workdir)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
