@@ -16,9 +16,10 @@ shop's page and the first product on it.
   accessibility, ``--runs`` times per page, the median run by performance score
   reported. Every run's JSON report is kept in ``test-artifacts/lighthouse/``.
 
-Prints a markdown section for ``benchmarks/RESULTS.md`` (and writes it to
-``--output``, as its own section of that file), followed by the audits that did not pass. It only reports: the
-budgets are for the reader to compare against.
+Prints a markdown section for ``benchmarks/RESULTS.md`` (and puts it in the file
+given by ``--output``, replacing its own earlier section), followed by the audits
+that did not pass. It only reports: the budgets are for the reader to compare
+against.
 """
 
 import argparse

@@ -10,7 +10,7 @@ from flask.sessions import SecureCookieSessionInterface
 from htmx_flask import Htmx
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from storefront import assets, etags
+from storefront import assets, etags, security
 from storefront import config as defaults
 from storefront.database import IdConverter, database_uri, init_database
 from storefront.extensions import (
@@ -53,14 +53,17 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = instance_secret(Path(app.instance_path))
-    if app.config["PROXY_COUNT"]:
-        n = app.config["PROXY_COUNT"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     app.session_interface = SessionInterface()
     app.url_map.converters["int"] = IdConverter
 
     init_extensions(app)
+    # Around Flask, outermost last: static files in front of it, security
+    # headers on both, and the proxy's X-Forwarded-* read before anything.
     assets.init_app(app, str(Path(app.root_path).parent / "static"))
+    app.wsgi_app = security.with_headers(app.wsgi_app)
+    if app.config["PROXY_COUNT"]:
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     # Error pages first: their guard against malformed input must run before
     # any blueprint's request hooks.
     from storefront.errors import register_error_pages

@@ -113,7 +113,7 @@ def respond(asset: Asset, request: Request) -> Response:
 def init_app(app: Flask, folder: str) -> None:
     """Serve ``folder`` at /static, in front of the app, and fingerprint every URL
     made for it."""
-    assets = Assets(folder)
+    assets = app.extensions["assets"] = Assets(folder)
     app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {"/static": assets})
     app.add_url_rule("/static/<path:filename>", "static", build_only=True)
 

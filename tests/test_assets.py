@@ -44,7 +44,7 @@ def test_an_old_or_missing_fingerprint_must_revalidate(client):
 def test_a_changed_file_gets_a_new_fingerprint(app, client, tmp_path, monkeypatch):
     css = tmp_path / "app.css"
     css.write_text("body{color:red}")
-    assets = app.wsgi_app.mounts["/static"]
+    assets = app.extensions["assets"]
     monkeypatch.setattr(assets, "folder", str(tmp_path))
     with app.test_request_context():
         from flask import url_for

@@ -68,8 +68,16 @@ def artifacts() -> Path:
 
 def record_failures(page: Page) -> list[str]:
     """Collect every failed request and error answer the page gets (the browser's
-    own favicon probe aside)."""
+    own favicon probe aside), and every other error the browser logs, such as
+    something the Content-Security-Policy refused."""
     failures: list[str] = []
+
+    def on_console(message):
+        # An error answer is logged too: it is counted once, from the response.
+        if message.type == "error" and not message.text.startswith("Failed to load"):
+            failures.append(message.text)
+
+    page.on("console", on_console)
 
     def on_response(response):
         if response.status >= 400 and not response.url.endswith("/favicon.ico"):
