@@ -1,6 +1,7 @@
 """Commands run as ``flask --app storefront <command>``."""
 
 import os
+from pathlib import Path
 
 import click
 from flask import Flask
@@ -93,8 +94,30 @@ def reconcile() -> None:
     click.echo(f"The ledger reconciles: {checked}.")
 
 
+@click.command("backup")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@with_appcontext
+def backup(folder: Path) -> None:
+    """Copy the database (safely, while the shop serves), the uploaded photos
+    and the secret key into the new FOLDER. See README, Backups, to restore."""
+    from storefront.backup import BackupError
+    from storefront.backup import backup as copy
+
+    try:
+        copied = copy(folder)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    key = "secret key" if copied.secret_key else "the secret key is in your settings"
+    click.echo(
+        f"backup: {copied.folder}: database {copied.size / 1e6:.1f} MB "
+        f"({copied.tables} tables, {copied.orders} orders, integrity ok), "
+        f"{copied.files} uploaded files, {key}"
+    )
+
+
 def register_commands(app: Flask) -> None:
     app.cli.add_command(create_operator)
     app.cli.add_command(demo)
     app.cli.add_command(sweep)
     app.cli.add_command(reconcile)
+    app.cli.add_command(backup)
