@@ -1,5 +1,6 @@
 """Accounts: creating users, checking passwords, ending sessions."""
 
+import functools
 import re
 
 from argon2 import PasswordHasher
@@ -29,9 +30,22 @@ def hash_password(password: str) -> str:
 
 
 def check_password_rules(password: str) -> None:
-    """Raise ``AccountError`` when ``password`` is too weak to accept."""
+    """Raise ``AccountError`` when ``password`` is too weak to accept: shorter
+    than 8 characters, or one of the passwords people choose most."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(_l("Use at least %(n)d characters.", n=MIN_PASSWORD_LENGTH))
+    if password.lower() in common_passwords():
+        raise AccountError(
+            _l("This is one of the most common passwords. Please choose another.")
+        )
+
+
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The 30,000 most common passwords in leaked lists (zxcvbn's), read once."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
 
 
 def normalise_email(email: str) -> str:

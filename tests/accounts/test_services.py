@@ -38,6 +38,8 @@ def test_authenticate(app):
         ("not-an-email", "A", PASSWORD, "email address"),
         ("a@example.com", "  ", PASSWORD, "Enter a name"),
         ("a@example.com", "A", "short", "at least 8"),
+        ("a@example.com", "A", "Password1", "most common passwords"),
+        ("a@example.com", "A", "iloveyou123", "most common passwords"),
         ("taken@example.com", "A", PASSWORD, "already exists"),
     ],
 )

@@ -105,6 +105,10 @@ def test_password_change_bad_input(as_operator, app):
         ),
         ({"current": PASSWORD, "new": "short", "confirm": "short"}, "at least 8"),
         (
+            {"current": PASSWORD, "new": "qwertyuiop", "confirm": "qwertyuiop"},
+            "most common passwords",
+        ),
+        (
             {"current": PASSWORD, "new": "new password", "confirm": "other password"},
             "passwords do not match",
         ),

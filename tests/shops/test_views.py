@@ -68,6 +68,7 @@ def test_join_with_a_recruiter(app, client, mei):
         ({"login": "mei@example.com"}, "email already exists"),
         ({"login": "12"}, "mobile number such as"),
         ({"password": "short"}, "at least 8"),
+        ({"password": "12345678"}, "most common passwords"),
         ({"name": ""}, "This field is required."),
         ({"shop_name": "x" * 61}, "cannot be longer than 60"),
     ],
