@@ -16,6 +16,11 @@ def local_day(moment: datetime) -> date:
     return to_user_timezone(moment).date()
 
 
+def local_time(moment: datetime) -> str:
+    """``moment`` (naive UTC) on the shop's clock, to the minute, for CSV files."""
+    return to_user_timezone(moment).strftime("%Y-%m-%d %H:%M")
+
+
 def day_start(day: date) -> datetime:
     """The moment (naive UTC) the shop's calendar ``day`` begins."""
     return to_utc(datetime.combine(day, time()))

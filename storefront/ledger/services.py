@@ -9,6 +9,7 @@ refunded line ends at zero: no remainder is lost or paid twice.
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
@@ -31,11 +32,12 @@ from storefront.ledger.models import (
     TransactionKind,
     Waiver,
 )
+from storefront.money import currency, to_major
 from storefront.orders import events
 from storefront.orders.models import Order, OrderLine, OrderState
 from storefront.settings import get_setting
 from storefront.shops.models import Shop
-from storefront.timeutil import utcnow
+from storefront.timeutil import local_time, utcnow
 
 A = AccountKind
 #: A seller's accounts, in the order they are shown.
@@ -444,9 +446,9 @@ REASONS = {
 }
 
 
-def earnings_lines(shop: Shop, before: int | None = None, limit: int = 30):
-    """The shop's ledger lines, newest first, ``limit`` of them with ids below
-    ``before``: each posting that changed what the seller is owed (a move
+def earnings_lines(shop: Shop, before: int | None = None, limit: int | None = 30):
+    """The shop's ledger lines, newest first, ``limit`` of them (all for None)
+    with ids below ``before``: each posting that changed what the seller is owed (a move
     between their own accounts shows once, on the receiving side)."""
     statement = (
         select(Posting)
@@ -478,3 +480,40 @@ def earnings_lines(shop: Shop, before: int | None = None, limit: int = 30):
 
 def reason(posting: Posting) -> str:
     return str(REASONS[posting.transaction.kind, posting.account.kind])
+
+
+EARNINGS_COLUMNS = [
+    "at",
+    "what",
+    "order",
+    "product",
+    "quantity",
+    "rate_percent",
+    "level",
+    "amount",
+    "payout_method",
+    "payout_reference",
+]
+
+
+def earnings_rows(postings: list[Posting]) -> list[list]:
+    """A seller's ledger lines as CSV rows, amounts in major units."""
+    code = currency()
+    rows = []
+    for posting in postings:
+        commission, payout = posting.commission, posting.transaction.payout
+        rows.append(
+            [
+                local_time(posting.transaction.at),
+                reason(posting),
+                commission.order.number if commission else "",
+                commission.line.name if commission else "",
+                commission.line.quantity if commission else "",
+                Decimal(commission.rate_bp) / 100 if commission else "",
+                commission.level if commission else "",
+                to_major(posting.amount, code),
+                payout.method if payout else "",
+                payout.reference if payout else "",
+            ]
+        )
+    return rows

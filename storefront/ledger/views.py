@@ -3,6 +3,7 @@
 from flask import abort, g, request
 
 from storefront.database import MAX_ID, writes
+from storefront.exports import csv_response
 from storefront.extensions import db
 from storefront.htmx import is_partial, render
 from storefront.ledger import bp, services
@@ -36,6 +37,19 @@ def earnings():
         minimum=get_setting("MINIMUM_PAYOUT"),
         after_sale_days=get_setting("AFTER_SALE_DAYS"),
         **lines_page(int(before) if before else None),
+    )
+
+
+@bp.get("/me/earnings.csv")
+@seller_required
+def earnings_csv():
+    """Every ledger line of the seller's shop, oldest first, as a spreadsheet:
+    theirs to keep, also when they leave."""
+    lines = services.earnings_lines(g.shop, limit=None)[::-1]
+    return csv_response(
+        f"earnings-{g.shop.slug}.csv",
+        services.EARNINGS_COLUMNS,
+        services.earnings_rows(lines),
     )
 
 

@@ -3,6 +3,7 @@ change of state afterwards, in one transition function."""
 
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -16,6 +17,7 @@ from storefront.catalog.models import Product
 from storefront.database import add_unique
 from storefront.errors import DomainError
 from storefront.extensions import db
+from storefront.money import currency, to_major
 from storefront.orders import events
 from storefront.orders.models import (
     Order,
@@ -24,11 +26,11 @@ from storefront.orders.models import (
     OrderState,
     PaymentMethod,
 )
-from storefront.phones import PhoneError, normalise_phone
+from storefront.phones import PhoneError, masked, normalise_phone
 from storefront.settings import get_setting
 from storefront.shops.models import Shop
 from storefront.shops.services import bind_customer
-from storefront.timeutil import utcnow
+from storefront.timeutil import local_time, utcnow
 
 S = OrderState
 #: Every legal change of state; anything else is refused.
@@ -317,6 +319,40 @@ def transition(order: Order, new: OrderState, actor: User | None, detail="") -> 
 
 def state_label(state: OrderState) -> str:
     return str(STATE_LABELS[state])
+
+
+ORDER_COLUMNS = [
+    "number",
+    "placed",
+    "state",
+    "items",
+    "goods",
+    "shipping",
+    "total",
+    "refunded",
+    "customer",
+    "phone",
+]
+
+
+def order_rows(orders: Iterable[Order]) -> list[list]:
+    """A seller's orders as CSV rows: amounts in major units, phones masked."""
+    code = currency()
+    return [
+        [
+            order.number,
+            local_time(order.created_at),
+            state_label(order.state),
+            "; ".join(f"{line.name} × {line.quantity}" for line in order.lines),
+            to_major(order.subtotal, code),
+            to_major(order.shipping, code),
+            to_major(order.total, code),
+            to_major(order.refunded, code),
+            order.customer_name,
+            masked(order.phone),
+        ]
+        for order in orders
+    ]
 
 
 STATE_LABELS = {

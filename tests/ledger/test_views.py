@@ -326,3 +326,30 @@ def test_refund_after_payout_shows_a_clawback(app, client, settled):
     assert "Refund after settlement: clawed back" in page and "-CN¥2.50" in page
     assert re.findall(r"<dd[^>]*>([^<]+)</dd>", page)[1] == "-CN¥2.50"
     assert "taken from your next payout" in page
+
+
+def test_a_seller_takes_every_ledger_line_as_csv(client, settled):
+    import csv
+    import io
+
+    login(client, "qiang@example.com")
+    page = client.get("/me/earnings", headers=EN).get_data(as_text=True)
+    assert 'href="/me/earnings.csv" download' in page
+    response = client.get("/me/earnings.csv", headers=EN)
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    text = response.get_data(as_text=True).lstrip("\ufeff")
+    header, *rows = list(csv.reader(io.StringIO(text)))
+    assert header[:2] == ["at", "what"] and "amount" in header
+    amount = header.index("amount")
+    assert [row[1] for row in rows].count("Commission (pending)") == 2
+    assert sorted(row[amount] for row in rows if row[1] == "Commission (pending)") == [
+        "2.50",
+        "5.00",
+    ]
+    assert rows == sorted(rows, key=lambda row: row[0])  # oldest first
+    client.post("/logout")
+    login(client, "sarah@example.com")
+    header, *others = list(
+        csv.reader(io.StringIO(client.get("/me/earnings.csv").get_data(as_text=True)))
+    )
+    assert others == []  # nothing of Qiang's

@@ -123,3 +123,39 @@ def test_an_operator_or_a_seller_without_a_shop_is_refused(app, client, operator
     client.post("/logout")
     assert login(client, "noshop@example.com").status_code == 302
     assert client.get("/me/orders").status_code == 403
+
+
+def csv_rows(response) -> list[list[str]]:
+    import csv
+    import io
+
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    return list(
+        csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff")))
+    )
+
+
+def test_a_seller_takes_every_order_of_their_shop_as_csv(app, as_mei, shops, tea):
+    first = place(app, tea, "a", shops["mei"])
+    place(app, tea, "b", shops["bo"], STRANGER)
+    evil = Customer("=HYPERLINK(1)", "138 0000 1111", "x")
+    second = place(app, tea, "c", shops["mei"], evil)
+    page = as_mei.get("/me/orders", headers=EN).get_data(as_text=True)
+    assert 'href="/me/orders.csv" download' in page
+    response = as_mei.get("/me/orders.csv", headers=EN)
+    assert 'filename="orders-' in response.headers["Content-Disposition"]
+    header, *rows = csv_rows(response)
+    assert header[:3] == ["number", "placed", "state"]
+    assert [row[0] for row in rows] == [first, second]  # oldest first, Bo's not
+    assert rows[0][3] == "Green tea × 1" and rows[0][4] == "12.50"
+    assert rows[0][2] == "waiting for payment"
+    assert rows[0][9] == "138****5678"  # masked, as on the page
+    assert rows[1][8] == "'=HYPERLINK(1)"  # a formula stays text
+    assert "Secret Lane" not in response.get_data(as_text=True)
+
+
+def test_the_orders_csv_is_the_sellers_only(app, client, operator):
+    assert client.get("/me/orders.csv").status_code == 302  # sign in first
+    assert login(client, "op@example.com").status_code == 302
+    assert client.get("/me/orders.csv").status_code == 403
