@@ -1,8 +1,11 @@
 """The domain error base class and the friendly error pages."""
 
+import contextlib
+
 from flask import Flask, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from storefront.extensions import db
@@ -21,7 +24,10 @@ MESSAGES = {
     413: _l("That upload is too large."),
     429: _l("Too many attempts. Please wait a minute and try again."),
     500: _l("Something went wrong on our side. Please try again in a moment."),
+    503: _l("The shop is busy or down for a moment. Please try again in a minute."),
 }
+#: Seconds a browser or client is asked to wait when the database is away.
+RETRY_AFTER = 30
 
 
 #: No list is that long; larger page numbers would overflow SQL offsets.
@@ -49,6 +55,31 @@ def register_error_pages(app: Flask) -> None:
         if error.code == 405:
             return (*response, {"Allow": ", ".join(error.valid_methods or [])})
         return response
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error: OperationalError):
+        """The database is unreachable, locked past its timeout or failing: a
+        503 the visitor can retry, on a page that reads nothing from it (not
+        even who is signed in). Logged without the statement's values."""
+        app.logger.error(
+            "database unavailable on %s %s: %s",
+            request.method,
+            request.path,
+            error.orig,
+        )
+        with contextlib.suppress(Exception):
+            db.session.rollback()
+        from storefront.templating import locale_code
+
+        # Rendered without the context processors: the sign-in one would ask
+        # the database who is signed in.
+        page = app.jinja_env.get_template("errors/unavailable.html").render(
+            message=MESSAGES[503],
+            shop_name=app.config["SHOP_NAME"],
+            locale=locale_code(),
+            again=request.full_path if request.query_string else request.path,
+        )
+        return page, 503, {"Retry-After": str(RETRY_AFTER)}
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):

@@ -153,3 +153,45 @@ def test_unexpected_error_gets_the_friendly_500_page_in_both_languages(app):
     assert chinese.status_code == 500
     assert 'lang="zh-CN"' in chinese.get_data(as_text=True)
     assert "Something went wrong" not in chinese.get_data(as_text=True)
+
+
+def test_pages_answer_503_while_the_database_is_away(instance, tmp_path):
+    app = create_app(
+        {"DATABASE_URL": f"sqlite:///{tmp_path}/missing/dir/x.db", "SECRET_KEY": "k"}
+    )
+    client = app.test_client()
+    for url in ("/", "/s/some-shop", "/p/some-product"):
+        response = client.get(url, headers={"Accept-Language": "en"})
+        assert response.status_code == 503, url
+        assert response.headers["Retry-After"] == "30"
+        assert "down for a moment" in response.get_data(as_text=True)
+    chinese = client.get("/", headers={"Accept-Language": "zh-CN"})
+    assert "稍后" in chinese.get_data(as_text=True)
+
+
+def test_a_signed_in_seller_gets_503_then_the_page_once_the_database_is_back(
+    instance, tmp_path
+):
+    from tests import factories
+    from tests.conftest import Client, login
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    app = create_app({"DATABASE_URL": f"sqlite:///{folder}/x.db", "SECRET_KEY": "k"})
+    with app.app_context():
+        db.create_all()
+        factories.shop("mei@example.com", "Mei Tea")
+    app.test_client_class = Client  # fills in the form token
+    client = app.test_client()
+    assert login(client, "mei@example.com").status_code == 302
+    assert client.get("/me/products").status_code == 200
+    folder.rename(tmp_path / "away")  # the disk or server is gone
+    with app.app_context():
+        db.engine.dispose()
+    assert client.get("/me/products").status_code == 503
+    assert client.get("/healthz").status_code == 503
+    (tmp_path / "away").rename(folder)  # and back
+    assert client.get("/me/products").status_code == 200
+    assert client.get("/healthz").status_code == 200
+    with app.app_context():
+        db.engine.dispose()
