@@ -41,9 +41,26 @@ def run_migrations_online() -> None:
 
     options.setdefault("process_revision_directives", skip_empty)
     with db.engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite changes a table by rebuilding it (copy, drop, rename), and
+            # with foreign keys enforced a table others point to cannot be
+            # dropped. They are off for the run (only possible outside a
+            # transaction, so on the driver's connection) and checked at its end.
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
         context.configure(connection=connection, target_metadata=db.metadata, **options)
-        with context.begin_transaction():
-            context.run_migrations()
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check")
+                    if rows := broken.fetchall():
+                        raise RuntimeError(f"rows point to missing rows: {rows}")
+        finally:
+            if sqlite:
+                connection.connection.driver_connection.execute(
+                    "PRAGMA foreign_keys=ON"
+                )
 
 
 if context.is_offline_mode():
