@@ -32,6 +32,12 @@ graceful_timeout = 10
 # worker.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 accesslog = "-"
+# One JSON object per request, order links' tokens cut out (storefront/logs.py).
+logger_class = "storefront.logs.AccessLogger"
+access_log_format = (
+    '{"time": "%(t)s", "remote": "%(h)s", "request": "%(r)s", "status": %(s)s, '
+    '"bytes": "%(b)s", "ms": %(M)s, "referrer": "%(f)s", "agent": "%(a)s"}'
+)
 # No runtime control socket: its default path in $HOME would be shared by every
 # shop the same user runs.
 control_socket_disable = True

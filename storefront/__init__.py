@@ -10,7 +10,7 @@ from flask.sessions import SecureCookieSessionInterface
 from htmx_flask import Htmx
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from storefront import assets, etags, security
+from storefront import assets, etags, logs, security
 from storefront import config as defaults
 from storefront.database import IdConverter, database_uri, init_database
 from storefront.extensions import (
@@ -56,6 +56,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.session_interface = SessionInterface()
     app.url_map.converters["int"] = IdConverter
 
+    logs.init_app(app)
     init_extensions(app)
     # Around Flask, outermost last: static files in front of it, security
     # headers on both, and the proxy's X-Forwarded-* read before anything.

@@ -1,0 +1,70 @@
+"""Logs: one JSON object per line, with no secret in them.
+
+- The app's own records (errors, warnings) go to stderr as JSON with the time,
+  level, logger, message, the request's method and path, and the traceback.
+- gunicorn's access log (``gunicorn.conf.py`` names ``AccessLogger``) keeps its
+  configurable format, whose default there is JSON too; every value is escaped
+  for it.
+- An order's page is reached by a secret link (``/o/<number>/<token>``): the token
+  is cut out of every logged path, query and referrer, so whoever reads the logs
+  cannot open customers' orders. Database errors are logged without their
+  statements' values (``hide_parameters``), so no password hash or token either.
+"""
+
+import json
+import logging
+import re
+
+from flask import Flask, has_request_context, request
+from flask.logging import default_handler
+from gunicorn.glogging import Logger
+
+#: The secret part of an order's link.
+ORDER_TOKEN = re.compile(r"(/o/[^/?#\s]+/)[^/?#\s]+")
+
+
+def redact(text: str) -> str:
+    return ORDER_TOKEN.sub(r"\1[token]", text)
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": redact(record.getMessage()),
+        }
+        if has_request_context():
+            entry["method"] = request.method
+            entry["path"] = redact(request.path)
+        if record.exc_info:
+            entry["error"] = redact(self.formatException(record.exc_info))
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def init_app(app: Flask) -> None:
+    """The app's records as JSON lines on stderr (tests keep pytest's capture)."""
+    if app.testing:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    app.logger.removeHandler(default_handler)
+    app.logger.addHandler(handler)
+
+
+class AccessLogger(Logger):
+    """gunicorn's logger, with order tokens cut out of the access log and every
+    value escaped for a JSON format."""
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        for key in ("r", "U", "q", "f", "{referer}i", "{raw_uri}e", "{path_info}e"):
+            if isinstance(atoms.get(key), str):
+                atoms[key] = redact(atoms[key])
+        return {
+            key: json.dumps(value, ensure_ascii=False)[1:-1]
+            if isinstance(value, str)
+            else value
+            for key, value in atoms.items()
+        }
