@@ -17,7 +17,7 @@ import re
 
 from flask import Flask, has_request_context, request
 from flask.logging import default_handler
-from gunicorn.glogging import Logger
+from gunicorn.glogging import Logger, SafeAtoms
 
 #: The secret part of an order's link.
 ORDER_TOKEN = re.compile(r"(/o/[^/?#\s]+/)[^/?#\s]+")
@@ -53,18 +53,29 @@ def init_app(app: Flask) -> None:
     app.logger.addHandler(handler)
 
 
+class JsonAtoms(SafeAtoms):
+    """gunicorn's log values, each escaped for a JSON string as the format reads
+    it (gunicorn's own wrapper escapes only quotes, and every value up front)."""
+
+    def __init__(self, atoms: dict) -> None:
+        dict.__init__(self, atoms)
+
+    def __getitem__(self, key: str):
+        value = super().__getitem__(key)
+        if isinstance(value, str):
+            return json.dumps(value, ensure_ascii=False)[1:-1]
+        return value
+
+
 class AccessLogger(Logger):
-    """gunicorn's logger, with order tokens cut out of the access log and every
-    value escaped for a JSON format."""
+    """gunicorn's logger, with order tokens cut out of the access log and values
+    escaped for a JSON format."""
+
+    atoms_wrapper_class = JsonAtoms
 
     def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)
         for key in ("r", "U", "q", "f", "{referer}i", "{raw_uri}e", "{path_info}e"):
             if isinstance(atoms.get(key), str):
                 atoms[key] = redact(atoms[key])
-        return {
-            key: json.dumps(value, ensure_ascii=False)[1:-1]
-            if isinstance(value, str)
-            else value
-            for key, value in atoms.items()
-        }
+        return atoms

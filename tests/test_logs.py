@@ -51,7 +51,7 @@ def test_the_access_log_is_json_without_order_tokens():
     response = SimpleNamespace(status="200 OK", sent=1234, headers=[])
     request = SimpleNamespace(headers=[("Referer", environ["HTTP_REFERER"])])
     atoms = logger.atoms(response, request, environ, timedelta(milliseconds=12))
-    line = settings["access_log_format"] % atoms
+    line = settings["access_log_format"] % logger.atoms_wrapper_class(atoms)
     entry = json.loads(line)
     assert entry["request"] == "GET /o/261101-00001/[token]?x=1 HTTP/1.1"
     assert entry["referrer"].endswith("/o/261101-00001/[token]/share")
