@@ -49,6 +49,12 @@ PATH_VALUES = st.one_of(
     st.sampled_from(["1", "0", "mei", "green-tea", "%00", ".."]),
 )
 ROLES = ["anonymous", "seller", "operator"]
+FUZZ = settings(
+    max_examples=300,
+    deadline=None,
+    derandomize=True,  # the same cases on every run: CI stays reproducible
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 def form_fields() -> list[str]:
@@ -123,12 +129,7 @@ def test_get_urls_never_fail(shop_app, role):
     client = client_as(shop_app, role)
     rules = urls(shop_app, "get")
 
-    @settings(
-        max_examples=300,
-        deadline=None,
-        derandomize=True,  # the same cases on every run: CI stays reproducible
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
+    @FUZZ
     @given(
         rule=st.sampled_from(rules),
         path=st.lists(PATH_VALUES, min_size=1, max_size=3),
@@ -150,12 +151,7 @@ def test_posted_forms_never_fail_or_half_write(shop_app, role):
     fields = form_fields() + ["csrf_token", "unexpected"]
     token = client.csrf_token()
 
-    @settings(
-        max_examples=300,
-        deadline=None,
-        derandomize=True,  # the same cases on every run: CI stays reproducible
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
+    @FUZZ
     @given(
         rule=st.sampled_from(rules),
         path=st.lists(PATH_VALUES, min_size=1, max_size=3),
