@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app storefront
 PORT ?= 8000
+# The demo needs no more (a server sizes itself from its CPUs: gunicorn.conf.py).
+WORKERS ?= 2
 HTMX := static/vendor/htmx.min.js
 CATALOGS := $(patsubst %.po,%.mo,$(wildcard storefront/translations/*/LC_MESSAGES/messages.po))
 
@@ -12,7 +14,7 @@ CATALOGS := $(patsubst %.po,%.mo,$(wildcard storefront/translations/*/LC_MESSAGE
 run: setup
 	$(FLASK) db upgrade
 	$(FLASK) demo --if-empty
-	PORT=$(PORT) $(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
+	PORT=$(PORT) WORKERS=$(WORKERS) $(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
 
 setup: $(VENV)/.installed $(HTMX) $(CATALOGS)
 
