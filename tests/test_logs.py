@@ -58,3 +58,23 @@ def test_the_access_log_is_json_without_order_tokens():
     assert entry["status"] == 200 and entry["ms"] == 12
     assert entry["agent"] == 'Phone "quoted" \\ agent'
     assert SECRET not in line
+
+
+def test_no_password_or_statement_value_reaches_the_logs(app, client, operator, caplog):
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from storefront.extensions import db
+
+    caplog.set_level(logging.DEBUG)
+    client.post("/login", data={"login": "op@example.com", "password": SECRET})
+    with app.app_context():
+        try:
+            db.session.execute(
+                text("SELECT * FROM no_such_table WHERE x = :value"), {"value": SECRET}
+            )
+        except DBAPIError as error:
+            failed = str(error)
+            app.logger.error("query failed: %s", error)
+    assert SECRET not in failed  # hide_parameters
+    assert caplog.records and SECRET not in caplog.text
