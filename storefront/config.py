@@ -43,7 +43,14 @@ IMAGE_MAX_PIXELS = 40_000_000
 #: Shop pages' product grids each worker keeps rendered (about 20 KB each).
 SHOP_GRID_CACHE = 200
 
+#: Where rate-limit counters live: "memory://" counts in each gunicorn process
+#: (a limit then holds per process); "redis://host:6379" or
+#: "redis+unix:///run/redis/redis.sock" shares them between processes and hosts.
 RATELIMIT_STORAGE_URI = "memory://"
+#: When Redis is away, count in each process meanwhile rather than fail pages
+#: (and let through, with a logged error, the requests that found it gone).
+RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+RATELIMIT_SWALLOW_ERRORS = True
 RATELIMIT_HEADERS_ENABLED = True
 LOGIN_RATE_LIMIT = "10 per minute;50 per hour"
 

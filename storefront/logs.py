@@ -1,7 +1,10 @@
 """Logs: one JSON object per line, with no secret in them.
 
 - The app's own records (errors, warnings) go to stderr as JSON with the time,
-  level, logger, message, the request's method and path, and the traceback.
+  level, logger, process, message, the request's method and path, and the
+  traceback; so do the rate limiter's (a Redis server gone away, for one).
+- gunicorn's own lines (starting, workers booting, exiting or killed) are the
+  same JSON (``AccessLogger.setup``).
 - gunicorn's access log (``gunicorn.conf.py`` names ``AccessLogger``) keeps its
   configurable format, whose default there is JSON too; every value is escaped
   for it.
@@ -33,6 +36,7 @@ class JsonFormatter(logging.Formatter):
             "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
             "level": record.levelname,
             "logger": record.name,
+            "pid": record.process,
             "message": redact(record.getMessage()),
         }
         if has_request_context():
@@ -43,14 +47,20 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+#: Libraries whose records an operator needs to see.
+LIBRARY_LOGGERS = ("flask-limiter",)
+
+
 def init_app(app: Flask) -> None:
-    """The app's records as JSON lines on stderr (tests keep pytest's capture)."""
+    """The app's and its libraries' records as JSON lines on stderr (tests keep
+    pytest's capture)."""
     if app.testing:
         return
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter())
     app.logger.removeHandler(default_handler)
-    app.logger.addHandler(handler)
+    for logger in (app.logger, *map(logging.getLogger, LIBRARY_LOGGERS)):
+        logger.addHandler(handler)
 
 
 class JsonAtoms(SafeAtoms):
@@ -68,10 +78,15 @@ class JsonAtoms(SafeAtoms):
 
 
 class AccessLogger(Logger):
-    """gunicorn's logger, with order tokens cut out of the access log and values
-    escaped for a JSON format."""
+    """gunicorn's logger: its own lines as JSON, order tokens cut out of the
+    access log and values escaped for a JSON format."""
 
     atoms_wrapper_class = JsonAtoms
+
+    def setup(self, cfg) -> None:
+        super().setup(cfg)
+        for handler in self.error_log.handlers:
+            handler.setFormatter(JsonFormatter())
 
     def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)

@@ -78,3 +78,15 @@ def test_no_password_or_statement_value_reaches_the_logs(app, client, operator, 
             app.logger.error("query failed: %s", error)
     assert SECRET not in failed  # hide_parameters
     assert caplog.records and SECRET not in caplog.text
+
+
+def test_gunicorn_own_lines_are_json(tmp_path):
+    config = Config()
+    config.set("errorlog", str(tmp_path / "error.log"))
+    logger = AccessLogger(config)
+    logger.info("Booting worker with pid: %s", 4242)
+    logger.critical("WORKER TIMEOUT (pid:%s)", 4243)
+    first, second = map(json.loads, (tmp_path / "error.log").read_text().splitlines())
+    assert first["message"] == "Booting worker with pid: 4242"
+    assert first["level"] == "INFO" and first["logger"] == "gunicorn.error"
+    assert second["level"] == "CRITICAL" and isinstance(second["pid"], int)
