@@ -29,13 +29,10 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -46,12 +43,14 @@ from playwright.sync_api import sync_playwright
 
 from benchmarks import weight
 from benchmarks.report import put_section
+from benchmarks.serving import serve, server_env
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.live_server import flask_command, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 LIGHTHOUSE = ROOT / "benchmarks" / "lighthouse" / "node_modules" / ".bin" / "lighthouse"
 REPORTS = ROOT / "test-artifacts" / "lighthouse"
-START_TIMEOUT = 30.0  # seconds for gunicorn to answer /healthz
-COMMAND_TIMEOUT = 300.0  # seconds for a migration, the demo or a Lighthouse run
+COMMAND_TIMEOUT = 300.0  # seconds for a Lighthouse run
 #: The shop's own links on its page lead to its products.
 SHOP_PRODUCT_LINK = r'href="(/s/{slug}/p/[^"]+)"'
 #: The timings Lighthouse weighs into performance, in the order it lists them.
@@ -90,72 +89,12 @@ def demo_server(workdir: Path) -> Iterator[tuple[str, list[str]]]:
     """The demo shop on gunicorn, served from ``workdir``: its base URL and the
     lines ``flask demo`` printed. Stopped on the way out."""
     port = free_port()
+    env = server_env({"STOREFRONT_INSTANCE_PATH": str(workdir / "instance")}, port)
     base_url = f"http://127.0.0.1:{port}"
-    env = {
-        # None of the caller's own shop settings: above all not its database.
-        **{k: v for k, v in os.environ.items() if not k.startswith("STOREFRONT_")},
-        "STOREFRONT_INSTANCE_PATH": str(workdir / "instance"),
-        "PORT": str(port),
-    }
-    env.pop("BIND", None)
-    flask(env, "db", "upgrade")
-    demo = flask(env, "demo", "--base-url", base_url).splitlines()
-    with (workdir / "gunicorn.log").open("wb") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"]
-            + ["wsgi:app"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_until_serving(base_url, server)
-        yield base_url, demo
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-
-
-def flask(env: dict[str, str], *args: str) -> str:
-    """``flask --app storefront <args>``'s output; stops the run if it fails."""
-    result = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "storefront", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=COMMAND_TIMEOUT,
-    )
-    if result.returncode:
-        sys.exit(f"flask {args[0]} failed:\n{result.stdout}{result.stderr}")
-    return result.stdout
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_until_serving(base_url: str, server: subprocess.Popen) -> None:
-    """Poll /healthz until it answers; stop the run if gunicorn exits or never
-    answers."""
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            sys.exit(f"gunicorn exited with {server.returncode}")
-        with (
-            contextlib.suppress(urllib.error.URLError, OSError),
-            LOCAL.open(base_url + "/healthz", timeout=2),
-        ):
-            return
-        time.sleep(0.1)
-    sys.exit(f"gunicorn did not answer within {START_TIMEOUT:.0f} s")
+    flask_command(env, "db", "upgrade")
+    demo = flask_command(env, "demo", "--base-url", base_url).splitlines()
+    with serve("wsgi:app", env, port, workdir / "gunicorn.log", cpus=None) as server:
+        yield server.url, demo
 
 
 def demo_pages(base_url: str, demo: list[str]) -> list[Page]:
@@ -180,7 +119,7 @@ def measure_weights(base_url: str, pages: list[Page]) -> list[weight.Weight]:
     """Each page's first and repeat visit (``benchmarks.weight``)."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=weight.CHROMIUM, headless=True, args=weight.CHROMIUM_ARGS
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
         )
         try:
             return [weight.measure(browser, base_url + page.path) for page in pages]
@@ -191,12 +130,12 @@ def measure_weights(base_url: str, pages: list[Page]) -> list[weight.Weight]:
 def lighthouse(url: str, report: Path) -> Score:
     """One Lighthouse run (mobile defaults) of ``url``, its JSON kept at
     ``report``."""
-    flags = " ".join(["--headless=new", *weight.CHROMIUM_ARGS])
+    flags = " ".join(["--headless=new", *CHROMIUM_ARGS])
     result = subprocess.run(
         [str(LIGHTHOUSE), url, "--quiet", "--output=json"]
         + [f"--output-path={report}", "--only-categories=performance,accessibility"]
         + [f"--chrome-flags={flags}"],
-        env={**os.environ, "CHROME_PATH": weight.CHROMIUM},
+        env={**os.environ, "CHROME_PATH": CHROMIUM},
         capture_output=True,
         text=True,
         timeout=COMMAND_TIMEOUT,
@@ -277,7 +216,7 @@ def score_table(pages: list[Page], scores: list[Score]) -> list[str]:
 def chromium_version() -> str:
     """The version Debian's Chromium reports, e.g. ``156.0.8078.114``."""
     output = subprocess.run(
-        [weight.CHROMIUM, "--version"], capture_output=True, text=True
+        [CHROMIUM, "--version"], capture_output=True, text=True
     ).stdout
     return re.search(r"[\d.]+", output).group(0)
 

@@ -28,7 +28,6 @@ import math
 import os
 import shlex
 import shutil
-import socket
 import sys
 import tempfile
 from dataclasses import dataclass, replace
@@ -65,6 +64,7 @@ from storefront.catalog.models import Product
 from storefront.extensions import db
 from storefront.groupbuy.models import MAX_SIZE, Group, GroupState
 from storefront.shops.models import Shop, ShopProduct, Visit
+from tests.live_server import free_port
 
 #: The report's rows, in the order of the issue.
 ENDPOINTS = (
@@ -101,12 +101,6 @@ OUTPUT = ROOT / "benchmarks" / "RESULTS.md"
 
 class BenchmarkError(RuntimeError):
     """The run cannot go on: what went wrong, for the person running it."""
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def choose(database: str) -> Picks:

@@ -12,17 +12,17 @@ import contextlib
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import threading
 import time
-import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.live_server import probe, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The virtualenv's gunicorn, as the README's systemd unit runs it.
@@ -31,7 +31,6 @@ GUNICORN = Path(sys.executable).parent / "gunicorn"
 ACCESS_LOG_FORMAT = "%(p)s %(s)s %(r)s"
 HEALTHY = re.compile(r"^<(\d+)> 200 GET /healthz ", re.MULTILINE)
 START_TIMEOUT = 60.0
-STOP_TIMEOUT = 15.0
 #: Seconds between two looks at the server's memory.
 SAMPLE_EVERY = 0.1
 #: The settings gunicorn.conf.py chose, as gunicorn reads them (its own
@@ -167,7 +166,7 @@ def wait_for_workers(server: Server, workers: int) -> None:
         # Probes go out together: one at a time, the same idle worker may win
         # every accept while another never gets one.
         with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(lambda _: probe(server.url), range(2 * workers)))
+            list(pool.map(lambda _: probe(LOCAL, server.url), range(2 * workers)))
         if len(set(HEALTHY.findall(server.log()))) >= workers:
             return
         time.sleep(0.05)
@@ -175,25 +174,6 @@ def wait_for_workers(server: Server, workers: int) -> None:
         f"gunicorn's {workers} workers did not all answer /healthz within "
         f"{START_TIMEOUT:.0f} s:\n{server.log_excerpt()}"
     )
-
-
-def probe(url: str) -> None:
-    """One GET of /healthz; no answer yet is no error (the caller tries again)."""
-    with contextlib.suppress(urllib.error.URLError, OSError):
-        LOCAL.open(url + "/healthz", timeout=2).close()
-
-
-def stop(process: subprocess.Popen) -> None:
-    """SIGTERM (gunicorn finishes requests in flight and exits); SIGKILL its
-    process group if that takes too long."""
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=STOP_TIMEOUT)
 
 
 def family(pid: int) -> list[int]:

@@ -15,23 +15,8 @@ from dataclasses import dataclass, field
 
 from playwright.sync_api import Browser, BrowserContext
 
-#: Debian's Chromium and the flags it needs here (no sandbox in a container, no
-#: GPU, no update checks or other traffic of its own to count).
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
-#: A mid-size phone held upright (an iPhone 12-14's CSS viewport).
-PHONE = {
-    "viewport": {"width": 390, "height": 844},
-    "device_scale_factor": 3,
-    "is_mobile": True,
-    "has_touch": True,
-    "locale": "en-US",
-}
+from tests.e2e.browser import PHONE
+
 #: Chromium's resource types, grouped as the report shows them.
 KINDS = {"Document": "html", "Stylesheet": "css", "Script": "js", "Image": "images"}
 

@@ -8,22 +8,8 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.conftest import require
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, PHONE
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-]
-#: A mid-size phone held upright (an iPhone 12-14's CSS viewport).
-PHONE = {
-    "viewport": {"width": 390, "height": 844},
-    "device_scale_factor": 3,
-    "is_mobile": True,
-    "has_touch": True,
-    "locale": "en-US",
-}
 TIMEOUT_MS = 10_000
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
@@ -32,10 +18,12 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 def browser():
     """Headless Chromium, shared by the run. Without it these tests are skipped on
     a developer's machine but fail in CI (CI set), where it must be installed."""
-    require(CHROMIUM.exists(), f"Chromium at {CHROMIUM} (apt-get install chromium)")
+    require(
+        Path(CHROMIUM).exists(), f"Chromium at {CHROMIUM} (apt-get install chromium)"
+    )
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
         )
         yield browser
         browser.close()
