@@ -19,9 +19,9 @@ import signal
 import subprocess
 import sys
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
+from flask import current_app
 from sqlalchemy import func, select, text, update
 
 from storefront.catalog.models import Product
@@ -35,11 +35,10 @@ from storefront.orders import services as orders
 from storefront.orders.models import Order, OrderEvent, OrderLine
 from storefront.orders.models import OrderState as S
 from storefront.timeutil import utcnow
+from tests.crashes import ROOT, run_child
 from tests.groupbuy.conftest import make_offer, seat
 from tests.ledger.conftest import make_network
 
-ROOT = Path(__file__).resolve().parents[1]
-CHILD_TIMEOUT = 60
 GROUPS = 3  #: due groups, each with a paid and an unpaid member
 STALE = 3  #: transfer orders unpaid for 49 hours
 DUE = 3  #: completed orders past the after-sale window
@@ -60,35 +59,10 @@ KILL_POINTS = {
     "releases-written": (("COMMIT", "COMMIT", "COMMIT"), (GROUPS, STALE, 0)),
 }
 
-CHILD = """
-import os, signal, sys
-from sqlalchemy import event
-from storefront import create_app
-from storefront.catalog.models import Product
-from storefront.extensions import db
 
-database_url, *point = sys.argv[1:]
-app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "child"})
-seen = []
-
-
-def reached(statement):
-    seen.append(statement)
-    if statement.startswith(point[0]):
-        point.pop(0)
-        if not point:
-            print("\\n".join(seen), flush=True)
-            os.kill(os.getpid(), signal.SIGKILL)
-
-
-with app.app_context():
-    event.listen(
-        db.engine, "before_cursor_execute", lambda c, cur, s, *a: reached(s)
-    )
-    event.listen(db.engine, "commit", lambda conn: reached("COMMIT"))
-    app.cli.main(["sweep"], standalone_mode=False)
-print("FINISHED")
-"""
+def sweep() -> None:
+    """What the killed process does (in an app context): ``flask sweep``."""
+    current_app.cli.main(["sweep"], standalone_mode=False)
 
 
 def count(statement) -> int:
@@ -152,16 +126,10 @@ def due(app, operator) -> dict:
         }
 
 
-def run_sweep(app, *point: str) -> subprocess.CompletedProcess:
-    """The sweep in a process of its own, killed at ``point`` if one is given."""
-    with app.app_context():
-        db.engine.dispose()  # our pooled connections hold nothing open meanwhile
-    if point:
-        command = [sys.executable, "-c", CHILD, app.config["DATABASE_URL"], *point]
-    else:
-        command = [sys.executable, "-m", "flask", "--app", "storefront", "sweep"]
+def run_sweep(app) -> subprocess.CompletedProcess:
+    """``flask sweep`` on the test's database, to the end."""
     return subprocess.run(
-        command,
+        [sys.executable, "-m", "flask", "--app", "storefront", "sweep"],
         cwd=ROOT,
         env={
             **os.environ,
@@ -170,7 +138,7 @@ def run_sweep(app, *point: str) -> subprocess.CompletedProcess:
         },
         capture_output=True,
         text=True,
-        timeout=CHILD_TIMEOUT,
+        timeout=60,
     )
 
 
@@ -215,7 +183,7 @@ def progress(due: dict) -> tuple[int, int, int]:
 @pytest.mark.parametrize("point", KILL_POINTS)
 def test_a_sweep_killed_midway_loses_and_duplicates_nothing(app, due, point):
     statements, kept = KILL_POINTS[point]
-    killed = run_sweep(app, *statements)
+    killed = run_child(app, "tests.test_sweep_crash:sweep", statements)
     output = f"stdout:\n{killed.stdout}\nstderr:\n{killed.stderr}"
     assert killed.returncode == -signal.SIGKILL, output
     with app.app_context():

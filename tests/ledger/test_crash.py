@@ -10,17 +10,10 @@ SIGKILLed at the same points. Either way the order must still wait for payment,
 the ledger hold nothing of it, and marking it paid again must simply work.
 """
 
-import contextlib
-import os
 import signal
-import subprocess
-import sys
-from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
-from sqlalchemy import event, func, select, text
-from sqlalchemy.engine import Engine
+from sqlalchemy import func, select, text
 
 from storefront.accounts.models import User
 from storefront.extensions import db
@@ -38,11 +31,12 @@ from storefront.ledger.reconcile import problems
 from storefront.orders import services as orders
 from storefront.orders.models import Order, OrderEvent, OrderState
 from tests.conftest import CSRF_INPUT, login
+from tests.crashes import crash_at, run_child
 from tests.ledger.conftest import after_window, make_network
 
-ROOT = Path(__file__).resolve().parents[2]
-#: Where to stop: at the first statement starting with the second string run
-#: after one starting with the first; "COMMIT" is the moment of committing.
+#: Where to stop (``tests.crashes.crash_at``): at the first statement starting
+#: with the second string run after one starting with the first; "COMMIT" is
+#: the moment of committing.
 CRASH_POINTS = {
     "postings-flushed": (
         "INSERT INTO ledger_posting",
@@ -58,40 +52,10 @@ WRITTEN_FIRST = (
     "INSERT INTO commission",
     "INSERT INTO ledger_posting",
 )
-CHILD_TIMEOUT = 60
 
 
 class Crash(Exception):
     """The simulated failure; nothing in the app catches it."""
-
-
-@contextlib.contextmanager
-def crash_at(
-    engine: Engine, point: str, act: Callable[[list[str]], None]
-) -> Iterator[list[str]]:
-    """While open, call ``act(statements so far)`` when ``engine`` reaches the
-    crash point named ``point``; yields the statements seen."""
-    after, at = CRASH_POINTS[point]
-    seen: list[str] = []
-
-    def reached(statement: str) -> None:
-        seen.append(statement)
-        if statement.startswith(at) and any(s.startswith(after) for s in seen[:-1]):
-            act(seen)
-
-    def before_statement(conn, cursor, statement, parameters, context, many):
-        reached(statement)
-
-    def before_commit(conn):
-        reached("COMMIT")
-
-    event.listen(engine, "before_cursor_execute", before_statement)
-    event.listen(engine, "commit", before_commit)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", before_statement)
-        event.remove(engine, "commit", before_commit)
 
 
 def written_first(seen: list[str]) -> list[str]:
@@ -181,7 +145,7 @@ def test_a_failure_inside_the_transaction_leaves_nothing(app, client, unpaid, po
         crashed_after.extend(seen)
         raise Crash(point)
 
-    with crash_at(engine, point, fail):
+    with crash_at(engine, CRASH_POINTS[point], fail):
         response = mark_paid_in_view(client, unpaid)
     # It crashed where meant to, with the order's half already written.
     assert crashed_after[-1].startswith(CRASH_POINTS[point][1]), crashed_after
@@ -200,32 +164,12 @@ def test_a_failure_inside_the_transaction_leaves_nothing(app, client, unpaid, po
         assert_paid_once(unpaid)
 
 
-CHILD = """
-import os, signal, sys
-from storefront import create_app
-from storefront.accounts.models import User
-from storefront.extensions import db
-from storefront.orders import services as orders
-from storefront.orders.models import Order
-from tests.ledger.test_crash import crash_at
-
-database_url, order_id, operator_id, point = sys.argv[1:]
-app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "child"})
-
-
-def die(seen):
-    print("\\n".join(seen), flush=True)
-    os.kill(os.getpid(), signal.SIGKILL)
-
-
-with app.app_context():
+def mark_paid(order_id: str, operator_id: str) -> None:
+    """What the killed process does (in an app context): the operator marks
+    the order paid."""
     order = db.session.get(Order, int(order_id))
-    operator = db.session.get(User, int(operator_id))
-    with crash_at(db.engine, point, die):
-        orders.mark_paid(order, operator)
-        db.session.commit()
-print("COMMITTED")
-"""
+    orders.mark_paid(order, db.session.get(User, int(operator_id)))
+    db.session.commit()
 
 
 @pytest.mark.parametrize("point", CRASH_POINTS)
@@ -240,15 +184,12 @@ def test_a_process_killed_mid_posting_leaves_nothing(app, unpaid, point):
         operator_id = db.session.scalar(
             select(User.id).filter_by(email="op@example.com")
         )
-        db.engine.dispose()  # our pooled connections hold nothing open meanwhile
-    child = subprocess.run(
-        [sys.executable, "-c", CHILD]
-        + [app.config["DATABASE_URL"], str(unpaid), str(operator_id), point],
-        cwd=ROOT,
-        env={**os.environ, "STOREFRONT_INSTANCE_PATH": app.instance_path},
-        capture_output=True,
-        text=True,
-        timeout=CHILD_TIMEOUT,
+    child = run_child(
+        app,
+        "tests.ledger.test_crash:mark_paid",
+        CRASH_POINTS[point],
+        str(unpaid),
+        str(operator_id),
     )
     output = f"stdout:\n{child.stdout}\nstderr:\n{child.stderr}"
     assert child.returncode == -signal.SIGKILL, output
