@@ -121,6 +121,9 @@ def test_curation_through_htmx(app, client, mei, hx):
     html = moved.get_data(as_text=True)
     assert html.lstrip().startswith('<section id="curation"')
     assert html.index("Green tea") < html.index("Jasmine tea") < html.index("Walnuts")
+    # Only the first cannot move up and only the last cannot move down.
+    disabled = re.findall(r'aria-label="(Move \w+): ([^"]+)" disabled', html)
+    assert disabled == [("Move up", "Green tea"), ("Move down", "Walnuts")]
     pinned = client.post(f"/me/items/{items[2]}/feature", headers={**hx, **EN})
     assert pinned.get_data(as_text=True).index("Walnuts") < pinned.get_data(
         as_text=True
@@ -185,6 +188,8 @@ def test_profile_change_keeps_old_links(app, client, mei):
         headers=EN,
     )
     assert bad.status_code == 422 and "reserved" in bad.get_data(as_text=True)
+    # The hint's "<address>" is text, not a tag.
+    assert "Your link is /s/&lt;address&gt;." in bad.get_data(as_text=True)
 
 
 def test_avatar_upload(app, client, mei):
@@ -195,6 +200,8 @@ def test_avatar_upload(app, client, mei):
         "/me/avatar", data={"avatar": (BytesIO(b"nope"), "a.png")}, headers=EN
     )
     assert bad.status_code == 422 and "not an image" in bad.get_data(as_text=True)
+    none = client.post("/me/avatar", data={}, headers=EN)
+    assert none.status_code == 422 and "Choose a photo." in none.get_data(as_text=True)
     good = client.post(
         "/me/avatar",
         data={"avatar": (BytesIO(factories.image_bytes(300, 200)), "a.png")},
