@@ -1,7 +1,7 @@
 """Form pieces shared by every domain."""
 
 from flask_babel import lazy_gettext as _l
-from wtforms import StringField
+from wtforms import IntegerField, StringField
 
 from storefront.money import currency, to_major, to_minor
 
@@ -21,6 +21,19 @@ class MoneyField(StringField):
                 self.data = to_minor(valuelist[0], currency())
             except ValueError:
                 raise ValueError(_l("Enter an amount such as 12.50.")) from None
+
+
+class WholeNumberField(IntegerField):
+    """An integer, or None for anything else ("abc", "1.5", ""), so that one
+    validator (``InputRequired``, ``NumberRange``...) gives one clear message
+    instead of WTForms' "Not a valid integer value." besides."""
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            try:
+                self.data = int(valuelist[0])
+            except ValueError:
+                self.data = None
 
 
 class PercentField(StringField):

@@ -13,7 +13,6 @@ from wtforms import (
     BooleanField,
     DateTimeLocalField,
     HiddenField,
-    IntegerField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -29,10 +28,9 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from storefront.forms import MoneyField, PercentField
+from storefront.forms import MoneyField, PercentField, WholeNumberField
 from storefront.groupbuy.models import MAX_SIZE, MIN_SIZE
 from storefront.groupbuy.services import OfferData
-from storefront.orders.forms import WholeNumberField
 from storefront.orders.models import Order, PaymentMethod
 from storefront.settings import get_setting
 from storefront.shops.models import ShopStatus
@@ -282,7 +280,7 @@ class CommissionSettingsForm(RuntimeSettingsForm):
             "0 turns it off. Nobody further up earns anything."
         ),
     )
-    after_sale_days = IntegerField(
+    after_sale_days = WholeNumberField(
         _l("After-sale window (days)"),
         validators=[
             required_if_sent(_l("Enter a number of days from 0 to 90.")),

@@ -22,6 +22,7 @@ from storefront.ledger.models import Account, AccountKind, Payout
 from storefront.money import currency, format_money, to_major
 from storefront.settings import get_setting, set_setting
 from storefront.shops.models import Shop
+from storefront.timeutil import local_time
 
 PAGE_SIZE = 30
 A = AccountKind
@@ -160,7 +161,7 @@ def payouts_csv():
         ["date", "shop", "seller", "amount", "currency", "method", "reference", "by"],
         (
             [
-                payout.at.isoformat(sep=" ", timespec="seconds"),
+                local_time(payout.at),
                 payout.shop.name,
                 payout.shop.owner.name,
                 to_major(payout.amount, code),

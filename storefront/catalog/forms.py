@@ -3,7 +3,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import (
     DataRequired,
     InputRequired,
@@ -14,13 +14,13 @@ from wtforms.validators import (
 )
 
 from storefront.catalog.services import ProductData
-from storefront.forms import MoneyField, PercentField
+from storefront.forms import MoneyField, PercentField, WholeNumberField
 
 MAX_STOCK = 1_000_000
 
 
 def stock_field():
-    return IntegerField(
+    return WholeNumberField(
         _l("Stock"),
         validators=[
             InputRequired(_l("Enter how many are in stock.")),

@@ -3,7 +3,8 @@
 from flask_babel import lazy_gettext as _l
 from wtforms.validators import ValidationError
 
-from storefront.orders.forms import CheckoutForm, WholeNumberField
+from storefront.forms import WholeNumberField
+from storefront.orders.forms import CheckoutForm
 
 
 class SeatForm(CheckoutForm):

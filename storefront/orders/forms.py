@@ -5,7 +5,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     HiddenField,
-    IntegerField,
     RadioField,
     StringField,
     TextAreaField,
@@ -19,6 +18,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from storefront.forms import WholeNumberField
 from storefront.orders.models import PaymentMethod
 from storefront.orders.services import Customer
 from storefront.phones import PhoneError, normalise_phone
@@ -30,18 +30,6 @@ PAYMENT_LABELS = {
 }
 #: The checkout form's one-time key, as ``secrets.token_urlsafe`` makes it.
 CHECKOUT_KEY = r"^[A-Za-z0-9_-]{16,64}$"
-
-
-class WholeNumberField(IntegerField):
-    """An integer, or None for anything else ("abc", "1.5", ""), so that one
-    validator gives one clear message instead of two."""
-
-    def process_formdata(self, valuelist):
-        if valuelist:
-            try:
-                self.data = int(valuelist[0])
-            except ValueError:
-                self.data = None
 
 
 def quantity_from(low: int):
