@@ -17,7 +17,7 @@ from storefront.catalog import services as catalog
 from storefront.catalog.models import Category, Product
 from storefront.extensions import db
 from storefront.phones import normalise_phone
-from storefront.settings import get_setting
+from storefront.settings import get_setting, set_setting
 from storefront.shops import services as shops
 from storefront.shops.models import Shop, Visit
 from storefront.timeutil import utcnow
@@ -28,6 +28,15 @@ SELLERS = [
     ("qiang@example.com", "王强 Wang Qiang", "seller-demo"),
     ("sarah@example.com", "Sarah Chen 陈莎", "seller-demo"),
 ]
+#: What a customer paying by transfer is told (the operator changes it in
+#: /admin/settings).
+PAYMENT_INSTRUCTIONS = (
+    "演示商店：请勿真实付款。\n"
+    "转账至：杭州示例贸易有限公司，工商银行 6222 0000 1234 5678，备注订单号。\n"
+    "Demo shop: please do not pay.\n"
+    "Transfer to Hangzhou Example Trading Co., ICBC 6222 0000 1234 5678, "
+    "with the order number as the note."
+)
 #: Each seller's shop: slug, name, bio, contact, hue of the avatar, the slug of
 #: the shop that recruited it, and (product slug, note, featured) picks.
 SHOPS = [
@@ -604,6 +613,8 @@ def load_demo(base_url: str) -> list[str]:
             product = catalog.create_product(data, slug)
         if not product.images:
             catalog.add_image(product, demo_photo(slug, hues[category]))
+    if not get_setting("PAYMENT_INSTRUCTIONS"):
+        set_setting("PAYMENT_INSTRUCTIONS", PAYMENT_INSTRUCTIONS)
     load_shops()
     load_visits()
     load_history()

@@ -9,6 +9,7 @@ from storefront.groupbuy.models import Group, GroupMember, GroupOffer, GroupStat
 from storefront.ledger import services as ledger
 from storefront.ledger.reconcile import problems
 from storefront.orders.models import Order, OrderState
+from storefront.settings import get_setting
 from storefront.shops.models import Shop, Visit
 from tests.conftest import login
 
@@ -82,6 +83,9 @@ def test_demo_is_idempotent_and_prints_logins(app, runner, client):
         reasons = {ledger.reason(p) for s in shops for p in ledger.earnings_lines(s)}
         assert "Refund after settlement: clawed back" in reasons
         assert "Refund: commission reversed" in reasons
+        # A customer paying by transfer is told where to (the operator's own
+        # text is never overwritten by loading the demo again).
+        assert "6222 0000 1234 5678" in get_setting("PAYMENT_INSTRUCTIONS")
     assert any("茶" in n for n in names) and any("tea" in n for n in names)
     assert counts(app)[:3] == loaded[:3]
 

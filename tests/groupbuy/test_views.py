@@ -731,6 +731,8 @@ def test_the_order_page_shows_the_group(app, client, world):
     assert f'hx-get="/g/{placed.code}/status?member=1"' in page
     assert "Join this group" not in page  # it is theirs already
     assert f'href="/g/{placed.code}"' in page
+    # The invite is the page's one share block.
+    assert page.count("Open your own shop") == 1 and "Tell a friend" not in page
 
 
 def test_the_order_page_fails_an_expired_group(app, client, world):
@@ -738,7 +740,7 @@ def test_the_order_page_fails_an_expired_group(app, client, world):
     past_deadline(app, placed.code)
     page = text(client.get(placed.url, headers=EN))
     assert "Not filled in time" in page and "Status: <strong>cancelled" in page
-    assert "Invite friends" not in page
+    assert "Invite friends" not in page and "Tell a friend" in page
     assert group_row(app, placed.code)[0] is G.FAILED
 
 
