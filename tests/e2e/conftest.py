@@ -11,6 +11,8 @@ from tests.conftest import require
 from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, PHONE
 
 TIMEOUT_MS = 10_000
+#: True when the page is no wider than the phone (nothing scrolls sideways).
+FITS = "document.documentElement.scrollWidth <= window.innerWidth"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 

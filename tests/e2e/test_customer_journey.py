@@ -4,13 +4,15 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import add_to_cart_from_shop, record_failures, sign_in
+from tests.e2e.conftest import FITS, add_to_cart_from_shop, record_failures, sign_in
 from tests.live_server import flask_command
 
 ORDER_PAGE = re.compile(r"/o/(\d{6}-\d{5})/[^/?#]+$")
 #: Two of Mei's picks (demo data), as their names end.
 PICKS = ["Longjing green tea", "Jasmine tea"]
 MOBILE = "13800138000"
+#: A note a phone's keyboard cannot break: it must wrap, not widen the page.
+NOTE = "https://example.com/" + "a" * 150
 MASKED = "138****8000"
 TRACKING = "SF1234567890"
 
@@ -48,6 +50,7 @@ def test_customer_buys_from_a_shop_link_and_follows_the_order(
     customer.get_by_label("Delivery address").fill(
         "Room 1203, 88 Wensan Road, Xihu District, Hangzhou, Zhejiang"
     )
+    customer.get_by_label("Note (optional)").fill(NOTE)
     customer.get_by_role("radio", name=re.compile("Pay by transfer")).check()
     customer.screenshot(
         path=artifacts / "customer-journey-checkout.png", full_page=True
@@ -63,6 +66,7 @@ def test_customer_buys_from_a_shop_link_and_follows_the_order(
     for name in PICKS:
         expect(order_lines.filter(has_text=name)).to_have_count(1)
     customer.screenshot(path=artifacts / "customer-journey-order.png", full_page=True)
+    assert customer.evaluate(FITS), "the order page is wider than the phone"
 
     operator = phone().new_page()
     operator_failures = record_failures(operator)
@@ -78,6 +82,8 @@ def test_customer_buys_from_a_shop_link_and_follows_the_order(
     expect(detail.get_by_role("heading", name=f"Order {number}")).to_be_visible()
     expect(detail).to_contain_text("Wang Fang")
     expect(detail).to_contain_text("Mei's")  # the shop credited with the sale
+    expect(detail).to_contain_text(NOTE)
+    assert operator.evaluate(FITS), "the order with a long note is wider than the phone"
     detail.get_by_role("button", name="Mark paid").tap()
     expect(operator.locator("#order-detail .badge")).to_have_text("Paid")
     detail = operator.locator("#order-detail")

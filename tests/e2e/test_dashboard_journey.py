@@ -14,11 +14,10 @@ from io import BytesIO
 from PIL import Image
 from playwright.sync_api import Locator, expect
 
-from tests.e2e.conftest import record_failures, sign_in
+from tests.e2e.conftest import FITS, record_failures, sign_in
 from tests.live_server import flask_command
 
 #: Nothing on the page is wider than the phone (no sideways scrolling).
-FITS = "document.documentElement.scrollWidth <= window.innerWidth"
 #: The trend charts on the report: all measures but the repeat-purchase rate.
 CHARTS = 6
 

@@ -21,7 +21,7 @@ from sqlalchemy import update
 from storefront.extensions import db
 from storefront.groupbuy.models import Group
 from storefront.timeutil import utcnow
-from tests.e2e.conftest import record_failures, sign_in
+from tests.e2e.conftest import FITS, record_failures, sign_in
 from tests.live_server import flask_command, server_database
 
 PRODUCT = "Yunnan black tea"
@@ -33,7 +33,6 @@ ORDER_PAGE = re.compile(r"/o/(\d{6}-\d{5})/[^/?#]+$")
 COUNTDOWN = re.compile(r"^\d+:\d\d:\d\d$")
 #: htmx asks for a group's status every 5 seconds.
 POLLED_MS = 8_000
-FITS = "document.documentElement.scrollWidth <= window.innerWidth"
 
 
 def loaded(target: Locator) -> Locator:

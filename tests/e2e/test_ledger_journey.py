@@ -13,7 +13,7 @@ import re
 
 from playwright.sync_api import Locator, Page, expect
 
-from tests.e2e.conftest import add_to_cart_from_shop, record_failures, sign_in
+from tests.e2e.conftest import FITS, add_to_cart_from_shop, record_failures, sign_in
 from tests.live_server import flask_command
 
 PRODUCT = "Osmanthus oolong"
@@ -34,7 +34,6 @@ MEI_CLAWED_BACK = "-CN¥0.82"
 MEI_LEFT = "CN¥1.64"
 PAYOUT_REFERENCE = "WX4200001234"
 #: Nothing on the page is wider than the phone (no sideways scrolling).
-FITS = "document.documentElement.scrollWidth <= window.innerWidth"
 
 
 def open_shop(page: Page, name: str, email: str, shop: str) -> None:
