@@ -29,7 +29,7 @@ from storefront.htmx import is_partial, render
 from storefront.money import format_money
 from storefront.orders.models import PaymentMethod
 from storefront.orders.services import SoldOut, price_cart
-from storefront.orders.views import go_to, order_url
+from storefront.orders.views import go_to, order_url, remembered_orders
 from storefront.settings import get_setting
 from storefront.shops import sharing
 from storefront.shops.services import REFERRAL_COOKIE, attributed_shop, known_visitor
@@ -333,7 +333,17 @@ def start(offer_id: int):
 
 
 def group_page(group: Group, status: int = 200):
-    """The invite page, or only its status block for htmx."""
+    """The invite page, or only its status block for htmx. A browser that has
+    opened a member's order page sees the group as its member: no Join form,
+    a link to the order."""
+    mine = next(
+        (
+            member.order
+            for member in group.members
+            if member.left_at is None and member.order.number in remembered_orders()
+        ),
+        None,
+    )
     return render(
         "groupbuy/group.html",
         "group_status",
@@ -341,7 +351,8 @@ def group_page(group: Group, status: int = 200):
         group=group,
         view=group_view(group),
         product=group.offer.product,
-        member=request.args.get("member") == "1",
+        member=request.args.get("member") == "1" or mine is not None,
+        my_order=order_url(mine) if mine else None,
     )
 
 

@@ -288,6 +288,28 @@ def order_url(order: Order) -> str:
     return url_for("orders.order", number=order.number, token=order.token)
 
 
+# The orders this browser has opened
+
+#: How many order numbers the session keeps, newest first.
+REMEMBERED_ORDERS = 20
+
+
+def remember_order(order: Order) -> None:
+    """Whoever opens an order's page holds its secret link: keep its number in
+    the session, so other pages (a group's invite) can tell it is theirs."""
+    kept = remembered_orders()
+    if kept[:1] != [order.number]:
+        others = [number for number in kept if number != order.number]
+        session["orders"] = [order.number, *others][:REMEMBERED_ORDERS]
+
+
+def remembered_orders() -> list[str]:
+    raw = session.get("orders")
+    if not isinstance(raw, list):
+        return []
+    return [number for number in raw if isinstance(number, str)]
+
+
 @bp.route("/checkout", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["CHECKOUT_RATE_LIMIT"], methods=["POST"])
 def checkout():
@@ -361,6 +383,7 @@ def order(number: str, token: str):
     if seat is not None:
         groups.expire(seat.group)
     db.session.commit()  # a failed group's cancels and refunds (or nothing)
+    remember_order(order)
     ids = [line.product_id for line in order.lines]
     products = {
         p.id: p for p in db.session.scalars(select(Product).where(Product.id.in_(ids)))

@@ -735,6 +735,27 @@ def test_the_order_page_shows_the_group(app, client, world):
     assert page.count("Open your own shop") == 1 and "Tell a friend" not in page
 
 
+def test_a_members_browser_sees_the_group_as_theirs(app, client, world):
+    """Ann, back on her group's invite (her phone opened her order page after
+    starting it), sees that she is in and a link to her order, not the Join
+    form; a friend's phone sees the form. Once her order leaves the group, so
+    does the notice."""
+    placed = start(app, world, "Ann")
+    client.get(placed.url, headers=EN)
+    page = text(client.get(f"/g/{placed.code}", headers=EN))
+    assert "You are in this group." in page and f'href="{placed.url}"' in page
+    assert "Join this group" not in page
+    assert f"/g/{placed.code}/status?member=1" in page  # polls as a member
+    friend = app.test_client()
+    assert "Join this group" in text(friend.get(f"/g/{placed.code}", headers=EN))
+    with app.app_context():
+        order = db.session.scalar(select(Order).filter_by(number=placed.number))
+        orders.cancel(order, db.session.get(User, world.operator))
+        db.session.commit()
+    page = text(client.get(f"/g/{placed.code}", headers=EN))
+    assert "You are in this group." not in page and "Join this group" in page
+
+
 def test_the_order_page_fails_an_expired_group(app, client, world):
     placed = start(app, world, "Ann")
     past_deadline(app, placed.code)
