@@ -1,9 +1,27 @@
 """Form pieces shared by every domain."""
 
+from collections.abc import Callable
+
 from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField, StringField
+from wtforms.validators import ValidationError
 
+from storefront.errors import DomainError
 from storefront.money import currency, to_major, to_minor
+
+
+def domain_rule(check: Callable[[str], object]):
+    """A validator that runs a service's own check on the field's value, its
+    ``DomainError`` becoming the field's message: the rule stays in the service,
+    and a form shows it beside the field with the others, all at once."""
+
+    def validator(form, field) -> None:
+        try:
+            check(field.data or "")
+        except DomainError as error:
+            raise ValidationError(str(error)) from None
+
+    return validator
 
 
 class MoneyField(StringField):

@@ -5,6 +5,9 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from storefront.accounts.services import check_password_rules
+from storefront.forms import domain_rule
+
 
 class LoginForm(FlaskForm):
     login = StringField(
@@ -18,7 +21,8 @@ class LoginForm(FlaskForm):
 class PasswordForm(FlaskForm):
     current = PasswordField(_l("Current password"), validators=[DataRequired()])
     new = PasswordField(
-        _l("New password"), validators=[DataRequired(), Length(max=200)]
+        _l("New password"),
+        validators=[DataRequired(), Length(max=200), domain_rule(check_password_rules)],
     )
     confirm = PasswordField(
         _l("Confirm new password"),

@@ -52,6 +52,23 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
+def checked_email(email: str) -> str:
+    """``email`` normalised; ``AccountError`` if it is not an address."""
+    email = normalise_email(email)
+    if not EMAIL_PATTERN.match(email) or len(email) > 254:
+        raise AccountError(_l("Enter an email address such as name@example.com."))
+    return email
+
+
+def check_login(login: str) -> None:
+    """Raise ``AccountError`` or ``PhoneError`` unless ``login`` is an email
+    address or a mobile number (a sign-up's sign-in name)."""
+    if "@" in login:
+        checked_email(login)
+    else:
+        normalise_phone(login)
+
+
 def find_user(login: str) -> User | None:
     """The user whose email or mobile number ``login`` is, or None."""
     if "@" in login:
@@ -74,9 +91,7 @@ def create_user(
     name or a weak password.
     """
     if email is not None:
-        email = normalise_email(email)
-        if not EMAIL_PATTERN.match(email) or len(email) > 254:
-            raise AccountError(_l("Enter an email address such as name@example.com."))
+        email = checked_email(email)
         if find_user(email) is not None:
             raise AccountError(_l("An account with this email already exists."))
     if phone is not None:

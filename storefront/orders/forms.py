@@ -15,13 +15,12 @@ from wtforms.validators import (
     Optional,
     Regexp,
     StopValidation,
-    ValidationError,
 )
 
-from storefront.forms import WholeNumberField
+from storefront.forms import WholeNumberField, domain_rule
 from storefront.orders.models import PaymentMethod
 from storefront.orders.services import Customer
-from storefront.phones import PhoneError, normalise_phone
+from storefront.phones import normalise_phone
 
 #: What each payment method is called at checkout.
 PAYMENT_LABELS = {
@@ -70,7 +69,7 @@ class CheckoutForm(FlaskForm):
     phone = StringField(
         _l("Mobile number"),
         description=_l("For the courier, and to find your order later."),
-        validators=[DataRequired(), Length(max=30)],
+        validators=[DataRequired(), Length(max=30), domain_rule(normalise_phone)],
     )
     address = TextAreaField(
         _l("Delivery address"),
@@ -96,12 +95,6 @@ class CheckoutForm(FlaskForm):
         ]
         if not self.is_submitted() and self.payment_method.choices:
             self.payment_method.data = self.payment_method.choices[0][0]
-
-    def validate_phone(self, field):
-        try:
-            normalise_phone(field.data)
-        except PhoneError as error:
-            raise ValidationError(str(error)) from None
 
     def customer(self, visitor: str | None) -> Customer:
         """Who is ordering, from a validated form, and from which browser."""

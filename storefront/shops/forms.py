@@ -6,17 +6,20 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import HiddenField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from storefront.accounts.services import check_login, check_password_rules
+from storefront.forms import domain_rule
+
 
 class JoinForm(FlaskForm):
     name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=80)])
     login = StringField(
         _l("Mobile number or email"),
-        validators=[DataRequired(), Length(max=254)],
+        validators=[DataRequired(), Length(max=254), domain_rule(check_login)],
         description=_l("You sign in with it."),
     )
     password = PasswordField(
         _l("Password"),
-        validators=[DataRequired(), Length(max=200)],
+        validators=[DataRequired(), Length(max=200), domain_rule(check_password_rules)],
         description=_l("At least 8 characters."),
     )
     shop_name = StringField(

@@ -81,6 +81,16 @@ def test_join_bad_input_is_422_and_writes_nothing(app, client, mei, changes, mes
     assert count(app, User) == users and count(app, Shop) == 1
 
 
+def test_join_shows_every_problem_at_once_beside_its_field(app, client):
+    bad = {**JOIN, "login": "12", "password": "short", "name": ""}
+    page = client.post("/join", data=bad, headers=EN).get_data(as_text=True)
+    hints = dict(re.findall(r'<div id="(\w+)-hint">(.*?)</div>', page, re.S))
+    assert "mobile number such as" in hints["login"]
+    assert "at least 8" in hints["password"]
+    assert "This field is required." in hints["name"]
+    assert count(app, User) == 0
+
+
 def test_join_is_rate_limited(app, client):
     app.config["SIGNUP_RATE_LIMIT"] = "2 per hour"
     bad = {**JOIN, "password": "short"}
