@@ -37,7 +37,17 @@ MAX_PAGE = 100_000
 def error_page(code: int, message=None):
     """Render the error page for ``code`` in the visitor's language."""
     text = message or MESSAGES.get(code) or MESSAGES[400 if code < 500 else 500]
-    return render_template("errors/error.html", code=code, message=text), code
+    page = render_template("errors/error.html", code=code, message=text, back=back())
+    return page, code
+
+
+def back() -> str | None:
+    """The page of this site a refused form was sent from (too large, expired,
+    too many tries), for a link back to it."""
+    referrer, site = request.referrer or "", request.host_url
+    if request.method != "POST" or not referrer.startswith(site):
+        return None
+    return "/" + referrer.removeprefix(site)
 
 
 def register_error_pages(app: Flask) -> None:

@@ -52,7 +52,7 @@ class ProfileForm(FlaskForm):
 
 class AvatarForm(FlaskForm):
     avatar = FileField(
-        _l("Your photo"), validators=[FileRequired(_l("Choose a photo."))]
+        _l("New photo"), validators=[FileRequired(_l("Choose a photo."))]
     )
 
 

@@ -238,12 +238,24 @@ def test_oversized_upload_is_413(app, as_operator, tea):
 
     app.config["MAX_CONTENT_LENGTH"] = 100_000
     big = BytesIO(b"\0" * 200_000)
+    form = f"http://localhost/admin/products/{tea}"
     response = as_operator.post(
-        f"/admin/products/{tea}/images", data={"image": (big, "big.png")}, headers=EN
+        f"/admin/products/{tea}/images",
+        data={"image": (big, "big.png")},
+        headers={**EN, "Referer": form},
     )
     assert response.status_code == 413
-    assert "too large" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert "too large" in page
+    assert f'<a href="/admin/products/{tea}">Back to the form</a>' in page
     assert count(app, ProductImage) == 0
+    # A page of another site is no way back.
+    elsewhere = as_operator.post(
+        f"/admin/products/{tea}/images",
+        data={"image": (BytesIO(b"\0" * 200_000), "big.png")},
+        headers={**EN, "Referer": "https://evil.example/admin/products/1"},
+    )
+    assert "Back to the form" not in elsewhere.get_data(as_text=True)
 
 
 def test_photo_cover_and_delete_belong_to_their_product(app, as_operator, tea):
