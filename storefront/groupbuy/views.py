@@ -336,11 +336,14 @@ def group_page(group: Group, status: int = 200):
     """The invite page, or only its status block for htmx. A browser that has
     opened a member's order page sees the group as its member: no Join form,
     a link to the order."""
+    remembered = set(remembered_orders())
     mine = next(
         (
             member.order
             for member in group.members
-            if member.left_at is None and member.order.number in remembered_orders()
+            if remembered
+            and member.left_at is None
+            and member.order.number in remembered
         ),
         None,
     )
