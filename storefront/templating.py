@@ -3,7 +3,7 @@
 from urllib.parse import urlencode
 
 from flask import Flask, current_app, request, url_for
-from flask_babel import get_locale
+from flask_babel import LazyString, get_locale
 from markupsafe import Markup, escape
 
 from storefront.money import currency, format_money, format_rate, to_major
@@ -66,9 +66,17 @@ def page_url(page: int) -> str:
     return url_with({"page": page})
 
 
+def as_text(value):
+    """What ``{{ value }}`` prints: a lazy translation as the text it is. (Lazy
+    strings claim to be markup, ``__html__``, so Jinja would not escape them.)"""
+    return str(value) if isinstance(value, LazyString) else value
+
+
 def register_template_helpers(app: Flask) -> None:
     # Imported here: analytics imports the shop views, which import this module.
     from storefront.analytics import charts
+
+    app.jinja_env.finalize = as_text
 
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["rate"] = format_rate

@@ -250,3 +250,16 @@ def test_money_is_formatted_for_the_locale(app, client, headers, price):
 def test_stock_badges_are_translated(app, client, stock, headers, badge):
     path = product_path(app, stock=stock)
     assert badge in page(client, path, headers)
+
+
+def test_lazy_translations_print_as_escaped_text(app):
+    """A lazy translation is text wherever a template prints it, not markup:
+    flask-babel's lazy strings claim ``__html__``, which Jinja would trust."""
+    from flask import render_template_string
+    from flask_babel import lazy_gettext
+
+    with app.test_request_context(headers=EN):
+        html = render_template_string(
+            "<p>{{ hint }}</p>", hint=lazy_gettext("Your link is /s/<address>.")
+        )
+    assert html == "<p>Your link is /s/&lt;address&gt;.</p>"
