@@ -8,8 +8,8 @@ count), so the same file fits a 1 vCPU / 1 GB VPS and a bigger host:
   keeps a CPU busy while another process waits (on the database, a disk write,
   a garbage collection). On 1 vCPU: 2 processes. Each takes 60–90 MB (the app,
   its database connections, up to ``SHOP_GRID_CACHE`` rendered shop grids of
-  about 20 KB), so 2 fit in 1 GB beside PostgreSQL or SQLite and Caddy; on a
-  4-CPU / 4 GB host, 5 do.
+  about 20 KB and ``SHOP_PAGE_CACHE`` whole pages of about 30 KB), so 2 fit in
+  1 GB beside PostgreSQL or SQLite and Caddy; on a 4-CPU / 4 GB host, 5 do.
 - ``threads = 4`` per process: a request that waits (an image upload, a sign-in's
   deliberately slow password hash, a database lock) must not hold up the shop,
   and threads cost little memory. More threads would not add throughput: the

@@ -244,9 +244,12 @@ class Setup:
         self._visitor: tuple[Phone, Answer] | None = None
 
     def visitor(self) -> tuple[Phone, Answer]:
-        """A visitor who has seen the shop page once, and that page."""
+        """A visitor who has seen the shop page before, and that page. Twice
+        before: the session cookie of a first visit changes once more on the
+        second, as a browser coming back would have seen."""
         if self._visitor is None:
             phone = Phone(self.base_url)
+            phone.get(self.shop_path)
             self._visitor = phone, phone.get(self.shop_path)
         return self._visitor
 

@@ -58,8 +58,12 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     logs.init_app(app)
     init_extensions(app)
-    # Around Flask, outermost last: static files in front of it, security
-    # headers on both, and the proxy's X-Forwarded-* read before anything.
+    # Around Flask, outermost last: kept shop pages and static files in front
+    # of it, security headers on all, and the proxy's X-Forwarded-* read before
+    # anything.
+    from storefront.shops import pages
+
+    pages.init_app(app)
     assets.init_app(app, str(Path(app.root_path).parent / "static"))
     app.wsgi_app = security.with_headers(app.wsgi_app)
     if app.config["PROXY_COUNT"]:

@@ -14,11 +14,14 @@ per shop and language, under a version that moves whenever anything it shows doe
 
 The version is read with one small query on every view, before the products, so a
 page never shows a price or a stock level older than the database's, whichever
-worker made the change.
+worker made the change. (For visitors who are not signed in, the whole page around
+the grid is kept too: ``storefront.shops.pages``.)
 """
 
 import threading
 from collections import OrderedDict
+from collections.abc import Hashable
+from typing import Any
 
 from flask import current_app, render_template
 from markupsafe import Markup
@@ -32,18 +35,17 @@ from storefront.shops.services import shop_items
 from storefront.templating import locale_code
 
 
-class Grids:
-    """One app's rendered grids: (shop id, locale) → (version, html), least
-    recently shown first, at most ``SHOP_GRID_CACHE`` of them."""
+class Kept:
+    """Renderings kept by one process: key → (version, what was rendered), least
+    recently used first, at most ``size`` of them. A rendering is only handed
+    back under the version it was made for."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self.rendered: OrderedDict[tuple[int, str], tuple[tuple, Markup]] = (
-            OrderedDict()
-        )
+        self.rendered: OrderedDict[Hashable, tuple[tuple, Any]] = OrderedDict()
         self.lock = threading.Lock()
 
-    def get(self, key: tuple[int, str], version: tuple) -> Markup | None:
+    def get(self, key: Hashable, version: tuple) -> Any:
         with self.lock:
             kept = self.rendered.get(key)
             if kept is None or kept[0] != version:
@@ -51,24 +53,30 @@ class Grids:
             self.rendered.move_to_end(key)
             return kept[1]
 
-    def put(self, key: tuple[int, str], version: tuple, html: Markup) -> None:
+    def put(self, key: Hashable, version: tuple, value: Any) -> None:
         with self.lock:
-            self.rendered[key] = (version, html)
+            self.rendered[key] = (version, value)
             self.rendered.move_to_end(key)
             while len(self.rendered) > self.size:
                 self.rendered.popitem(last=False)
 
 
+def listed(shop_id) -> tuple:
+    """How many products the shop lists and the sum of their revisions, as two
+    scalar subqueries (``shop_id`` may be a column, for a query over shops)."""
+    items = select(ShopProduct).where(ShopProduct.shop_id == shop_id)
+    return (
+        items.with_only_columns(func.count()).scalar_subquery(),
+        items.join(Product, Product.id == ShopProduct.product_id)
+        .with_only_columns(func.coalesce(func.sum(Product.revision), 0))
+        .scalar_subquery(),
+    )
+
+
 def version(shop: Shop) -> tuple:
     """What the shop's grid shows is the same exactly when this is."""
-    statement = (
-        select(func.count(), func.coalesce(func.sum(Product.revision), 0))
-        .select_from(ShopProduct)
-        .join(Product, Product.id == ShopProduct.product_id)
-        .where(ShopProduct.shop_id == shop.id)
-    )
     # On the session's connection, past the ORM: this runs on every shop view.
-    count, revisions = db.session.connection().execute(statement).one()
+    count, revisions = db.session.connection().execute(select(*listed(shop.id))).one()
     return shop.slug, shop.revision, count, revisions
 
 
@@ -76,7 +84,7 @@ def grid(shop: Shop) -> Markup:
     """The shop's products as cards (empty when it lists none), rendered only
     when something on them changed since this process last rendered them."""
     grids = current_app.extensions.setdefault(
-        "shop_grids", Grids(current_app.config["SHOP_GRID_CACHE"])
+        "shop_grids", Kept(current_app.config["SHOP_GRID_CACHE"])
     )
     key = (shop.id, locale_code())
     current = version(shop)

@@ -7,7 +7,7 @@ import re
 import secrets
 import threading
 from collections import OrderedDict
-from datetime import timedelta
+from datetime import date, timedelta
 from functools import lru_cache
 
 from flask import current_app, has_request_context, request
@@ -17,6 +17,7 @@ from sqlalchemy import Select, case, delete, func, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
+from werkzeug.http import dump_cookie
 
 from storefront.accounts.models import Role, User
 from storefront.accounts.services import create_user
@@ -345,9 +346,25 @@ def referral_serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="referral")
 
 
-def referral_token(shop: Shop) -> str:
-    """The signed value of the referral cookie for ``shop`` (dated now)."""
-    return referral_serializer().dumps(shop.id)
+def referral_cookie(shop_id: int, secure: bool) -> str:
+    """The referral cookie crediting the shop ``shop_id`` from now on, as a
+    ``Set-Cookie`` value: its id, signed and dated."""
+    days = current_app.config["REFERRAL_WINDOW_DAYS"]
+    return attribution_cookie(REFERRAL_COOKIE, referral_token(shop_id), days, secure)
+
+
+def referral_token(shop_id: int) -> str:
+    """The signed value of the referral cookie for the shop ``shop_id`` (dated now)."""
+    return referral_serializer().dumps(shop_id)
+
+
+def attribution_cookie(name: str, value: str, days: int, secure: bool) -> str:
+    """A ``Set-Cookie`` value for one of the cookies that say who brought a
+    visitor: kept ``days``, never read by scripts, sent along from other sites'
+    links (a shared link is how visitors come)."""
+    return dump_cookie(
+        name, value, max_age=days * 86400, httponly=True, samesite="Lax", secure=secure
+    )
 
 
 def referring_shop(token: str | None) -> Shop | None:
@@ -402,6 +419,17 @@ def known_visitor() -> str | None:
     return value if VISITOR_ID.match(value) else None
 
 
+def visit_key(shop_id: int, product_id: int | None, visitor: str, day: date) -> str:
+    """What makes a visit count once: a visitor's first look at a page in a day."""
+    return f"{shop_id}:{product_id or 0}:{visitor}:{day}"
+
+
+def counted_lately(key: str) -> bool:
+    """Whether this process recorded the visit ``key`` lately (no write needed)."""
+    with recent_lock:
+        return key in recent_visits
+
+
 def record_visit(
     shop: Shop,
     product: Product | None,
@@ -420,7 +448,7 @@ def record_visit(
     the shop is added to its ``ShopVisitor`` list in the same transaction.
     """
     day = local_day(utcnow())
-    once = f"{shop.id}:{product.id if product else 0}:{visitor}:{day}"
+    once = visit_key(shop.id, product.id if product else None, visitor, day)
     with recent_lock:
         if once in recent_visits:
             return

@@ -23,7 +23,7 @@ from storefront.catalog.services import product_search
 from storefront.errors import DomainError
 from storefront.extensions import db, limiter
 from storefront.htmx import is_partial, render
-from storefront.shops import bp, services, sharing
+from storefront.shops import bp, pages, services, sharing
 from storefront.shops.forms import AvatarForm, JoinForm, NoteForm, ProfileForm
 from storefront.shops.grid import grid
 from storefront.shops.models import Shop, ShopProduct
@@ -75,16 +75,16 @@ def visitor_id() -> str:
 
 @bp.after_app_request
 def attribution_cookies(response):
-    days = current_app.config["REFERRAL_WINDOW_DAYS"]
-    cookie = {"httponly": True, "samesite": "Lax", "secure": request.is_secure}
     if shop := g.pop("referral_shop", None):
-        token = services.referral_token(shop)
-        response.set_cookie(
-            services.REFERRAL_COOKIE, token, max_age=days * 86400, **cookie
+        response.headers.add(
+            "Set-Cookie", services.referral_cookie(shop.id, request.is_secure)
         )
     if visitor := g.pop("new_visitor", None):
-        response.set_cookie(
-            services.VISITOR_COOKIE, visitor, max_age=2 * 365 * 86400, **cookie
+        response.headers.add(
+            "Set-Cookie",
+            services.attribution_cookie(
+                services.VISITOR_COOKIE, visitor, 2 * 365, request.is_secure
+            ),
         )
     return response
 
@@ -112,6 +112,8 @@ def shop(slug: str):
     """
     shop = load_shop(slug)
     attribute_visit(shop)
+    if pages.for_anyone(shop):
+        return pages.kept_page(shop)
     show = shop.is_open or shop.owned_by(current_user)
     return render("shops/shop.html", shop=shop, grid=grid(shop) if show else "")
 

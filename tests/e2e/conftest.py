@@ -34,12 +34,12 @@ def browser():
 @pytest.fixture
 def phone(browser, live_server):
     """Opens a new phone (browser context) on the live server each call: its own
-    cookies, relative URLs, bounded waits. All are closed after the test, before
+    cookies, relative URLs, bounded waits, any other Playwright context options. All are closed after the test, before
     the server stops."""
     contexts = []
 
-    def open_phone():
-        context = browser.new_context(**PHONE, base_url=live_server.url)
+    def open_phone(**options):
+        context = browser.new_context(**PHONE, **options, base_url=live_server.url)
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)
         return context

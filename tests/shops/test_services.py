@@ -185,7 +185,7 @@ def test_shop_items_query_count_does_not_grow_with_products(app):
 def test_referral_cookie_window_and_tampering(app, monkeypatch):
     with app.app_context(), app.test_request_context():
         shop = factories.shop()
-        token = services.referral_token(shop)
+        token = services.referral_token(shop.id)
         assert services.referring_shop(token) == shop
         assert services.referring_shop(token + "x") is None
         assert services.referring_shop("garbage") is None
@@ -204,7 +204,7 @@ def test_first_click_keeps_the_first_shop_last_click_replaces_it(app):
     with app.app_context(), app.test_request_context():
         first = factories.shop("a@example.com", "First")
         second = factories.shop("b@example.com", "Second")
-        token = services.referral_token(first)
+        token = services.referral_token(first.id)
         assert services.keeps_referral(token, second) is False  # last click (default)
         app.config["REFERRAL_CLICK"] = "first"
         assert services.keeps_referral(token, second) is True
@@ -220,10 +220,10 @@ def test_attributed_shop_cookie_then_binding_then_house(app):
         assert services.attributed_shop(None, phone) is None  # a house sale
         services.bind_customer(phone, mei)
         assert services.attributed_shop(None, "+86 138 0013 8000") == mei
-        assert services.attributed_shop(services.referral_token(wang), phone) == wang
+        assert services.attributed_shop(services.referral_token(wang.id), phone) == wang
         # a seller buying through their own link earns nothing
         assert (
-            services.attributed_shop(services.referral_token(wang), "13900139000")
+            services.attributed_shop(services.referral_token(wang.id), "13900139000")
             is None
         )
 
@@ -326,7 +326,7 @@ def test_an_order_without_a_phone_still_credits_an_email_sellers_shop(app):
     with app.app_context(), app.test_request_context():
         shop = factories.shop("mail-only@example.com", "Mail shop")
         assert shop.owner.phone is None
-        assert services.attributed_shop(services.referral_token(shop), None) == shop
+        assert services.attributed_shop(services.referral_token(shop.id), None) == shop
 
 
 def test_recruiting_check_ends_even_on_a_loop_already_in_the_data(app):

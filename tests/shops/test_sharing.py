@@ -52,7 +52,7 @@ def mei(app):
 
 def referral_cookie(app, shop_id: int) -> str:
     with app.app_context():
-        return services.referral_token(db.session.get(Shop, shop_id))
+        return services.referral_token(shop_id)
 
 
 def shared_link(html: str) -> str:
