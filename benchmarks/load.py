@@ -17,24 +17,27 @@ rate it reached.
 In the same run, the same gunicorn and config serve the shop page's bytes as a
 constant (``benchmarks.floor``): the floor. Then, unless ``--skip-growth``, the
 shop page, checkout and dashboard are measured on a dataset with 1,000 orders
-and again after adding the rest of ``--orders`` as history older than a year,
-and their cost ratio reported.
+and on a copy of it with the rest of ``--orders`` added as history older than a
+year, alternating, and their cost ratio reported.
 
 The report (``benchmarks.report``) is printed and written to ``--output``.
 """
 
 import argparse
+import contextlib
 import math
 import os
 import shlex
 import shutil
+import sqlite3
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import URL, Connection, create_engine, func, make_url, select
 
 from benchmarks import floor, wrk
 from benchmarks.dataset import (
@@ -61,6 +64,7 @@ from benchmarks.visitors import Endpoint, Picks, RequestError, Setup, check
 from benchmarks.wrk import Shape
 from storefront.accounts.models import User
 from storefront.catalog.models import Product
+from storefront.database import database_uri
 from storefront.extensions import db
 from storefront.groupbuy.models import MAX_SIZE, Group, GroupState
 from storefront.shops.models import Shop, ShopProduct, Visit
@@ -93,6 +97,8 @@ LOAD_ORDER = (
 GROWTH = ("shop", "checkout", "dashboard")
 #: The smaller order history of the growth comparison.
 GROWTH_ORDERS = 1_000
+#: How many times the growth comparison loads each endpoint on each dataset.
+GROWTH_ROUNDS = 3
 #: More joins a second than one CPU could take: enough open groups that seats
 #: never run out (each of ``MAX_SIZE`` has all but its leader's seat free).
 JOIN_CEILING = 1_500
@@ -185,11 +191,12 @@ class Bench:
             **extra,
         }
 
-    def serve(self, app: str, **extra: str):
-        """gunicorn serving ``app`` (a context manager giving the ``Server``)."""
+    def serve(self, app: str, log: str = "gunicorn", **extra: str):
+        """gunicorn serving ``app`` (a context manager giving the ``Server``),
+        logging to ``<log>.log`` in the work directory."""
         port = free_port()
         env = server_env(self.env(**extra), port)
-        return serve(app, env, port, self.workdir / "gunicorn.log", self.cpus.server)
+        return serve(app, env, port, self.workdir / f"{log}.log", self.cpus.server)
 
     def load(
         self,
@@ -288,35 +295,105 @@ def measure_floors(
     return floors
 
 
-def growth_phase(
-    bench: Bench, picks: Picks, first_n: int
-) -> tuple[dict[str, Endpoint], dict[str, wrk.Measured]]:
-    """Check and load the growth endpoints once; request numbers from
-    ``first_n`` on."""
-    with bench.serve("wsgi:app") as server:
-        setup = Setup(server.url, picks, first_n)
-        # The dashboard first: the checkouts add orders (to another shop).
-        keys = ("dashboard", "shop", "checkout")
-        endpoints = {key: setup.endpoint(key) for key in keys}
-        for endpoint in endpoints.values():
-            check(server.url, endpoint)
-        return endpoints, {key: bench.load(server, endpoints[key]) for key in keys}
-
-
 def measure_growth(bench: Bench, sizes: Sizes, small: int, seed: int) -> list[Growth]:
-    """Shop page, checkout and dashboard on ``small`` orders, then again once
-    the rest of ``sizes.orders`` has been added as history older than a year."""
+    """Shop page, checkout and dashboard on ``small`` orders and on a copy with
+    the rest of ``sizes.orders`` added as history older than a year. Both are
+    served at once and each endpoint is loaded ``GROWTH_ROUNDS`` times on each,
+    alternating, so that a slow minute of a shared machine falls on both; the
+    median round of each side is compared."""
     generate(
         bench.database, replace(sizes, orders=small, groups=0), seed, True, progress
     )
     picks = choose(bench.database)
-    progress(f"Growth, {small:,} orders:")
-    endpoints, before = growth_phase(bench, picks, 0)
-    add_history(bench.database, sizes.orders - small, seed, progress)
-    first_n = max(endpoint.shape.next_n for endpoint in endpoints.values())
-    progress(f"Growth, {sizes.orders:,} orders:")
-    _, after = growth_phase(bench, picks, first_n)
-    return [Growth(endpoints[key].label, before[key], after[key]) for key in GROWTH]
+    grown = copy_database(bench.database, "grown")
+    try:
+        add_history(grown, sizes.orders - small, seed, progress)
+        grown_env = {"STOREFRONT_DATABASE_URL": grown}
+        with (
+            bench.serve("wsgi:app", log="small") as before,
+            bench.serve("wsgi:app", log="grown", **grown_env) as after,
+        ):
+            sides = {small: before, sizes.orders: after}
+            # The dashboard first: the checkouts add orders (to another shop).
+            keys = ("dashboard", "shop", "checkout")
+            endpoints = {}
+            for orders, server in sides.items():
+                setup = Setup(server.url, picks)
+                endpoints[orders] = {key: setup.endpoint(key) for key in keys}
+                for endpoint in endpoints[orders].values():
+                    check(server.url, endpoint)
+            runs = {(orders, key): [] for orders in sides for key in keys}
+            for round_ in range(1, GROWTH_ROUNDS + 1):
+                progress(f"Growth, round {round_} of {GROWTH_ROUNDS}:")
+                for key in keys:
+                    for orders, server in sides.items():
+                        progress(f"  {orders:,} orders:")
+                        measured = bench.load(server, endpoints[orders][key])
+                        runs[orders, key].append(measured)
+    finally:
+        drop_database(grown)
+    return [
+        Growth(
+            endpoints[small][key].label,
+            median_run(runs[small, key]),
+            median_run(runs[sizes.orders, key]),
+        )
+        for key in GROWTH
+    ]
+
+
+def median_run(runs: list[wrk.Measured]) -> wrk.Measured:
+    """The run with the median throughput (the lower middle one of an even
+    number)."""
+    return sorted(runs, key=lambda run: run.rate)[(len(runs) - 1) // 2]
+
+
+def copy_database(database: str, suffix: str) -> str:
+    """A copy of ``database`` under a name ending in ``suffix``; its URL. SQLite
+    is copied with its backup API, PostgreSQL as a new database made from it as
+    a template."""
+    url = make_url(database_uri(database, ""))
+    if url.get_backend_name() == "sqlite":
+        source = Path(url.database)
+        target = source.with_name(f"{source.stem}-{suffix}{source.suffix}")
+        target.unlink(missing_ok=True)
+        with (
+            contextlib.closing(sqlite3.connect(source)) as original,
+            contextlib.closing(sqlite3.connect(target)) as copy,
+        ):
+            original.backup(copy)
+        return f"sqlite:///{target}"
+    name = f"{url.database}_{suffix}"
+    with server_connection(url) as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+        connection.exec_driver_sql(
+            f'CREATE DATABASE "{name}" TEMPLATE "{url.database}"'
+        )
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(database: str) -> None:
+    """Remove a copy made by ``copy_database``."""
+    url = make_url(database_uri(database, ""))
+    if url.get_backend_name() == "sqlite":
+        for path in Path(url.database).parent.glob(f"{Path(url.database).name}*"):
+            path.unlink()
+        return
+    with server_connection(url) as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.database}"')
+
+
+@contextlib.contextmanager
+def server_connection(url: URL) -> Iterator[Connection]:
+    """A connection to the PostgreSQL server of ``url`` outside any database
+    the run uses, committing each statement (databases are made and dropped
+    outside transactions)."""
+    engine = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            yield connection
+    finally:
+        engine.dispose()
 
 
 def options(argv: list[str] | None = None) -> argparse.Namespace:
@@ -414,6 +491,7 @@ def run(args: argparse.Namespace, command: str, workdir: Path) -> Outcome:
     outcome.floors = measure_floors(bench, shop, constant)
     if not args.skip_growth:
         outcome.growth_orders = (args.growth_orders, args.orders)
+        outcome.growth_rounds = GROWTH_ROUNDS
         outcome.growth = measure_growth(bench, sizes, args.growth_orders, args.seed)
     return outcome
 

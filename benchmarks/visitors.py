@@ -221,9 +221,7 @@ def customer_form(page: Answer, kind: str) -> str:
 
 
 class Setup:
-    """Sets up each endpoint on a server: ``endpoint(key)``. Request numbers
-    start at ``first_n``, so that a second server on the same data is sent new
-    phone numbers and checkout keys."""
+    """Sets up each endpoint on a server: ``endpoint(key)``."""
 
     LABELS = {
         "shop": "shop page ({items} items), returning visitor",
@@ -236,10 +234,9 @@ class Setup:
         "dashboard": "seller dashboard /me (30 days)",
     }
 
-    def __init__(self, base_url: str, picks: Picks, first_n: int = 0):
+    def __init__(self, base_url: str, picks: Picks):
         self.base_url = base_url
         self.picks = picks
-        self.first_n = first_n
         self.shop_path = f"/s/{picks.shop_slug}"
         self._visitor: tuple[Phone, Answer] | None = None
 
@@ -263,7 +260,6 @@ class Setup:
             items=picks.items, groups=len(picks.group_codes)
         )
         shape, marker, cookie = getattr(self, key.replace("-", "_"))()
-        shape.next_n = self.first_n
         return Endpoint(key, label, shape, marker, cookie)
 
     def shop(self):

@@ -34,8 +34,8 @@ def browser():
 @pytest.fixture
 def phone(browser, live_server):
     """Opens a new phone (browser context) on the live server each call: its own
-    cookies, relative URLs, bounded waits, any other Playwright context options. All are closed after the test, before
-    the server stops."""
+    cookies, relative URLs, bounded waits, any other Playwright context options.
+    All are closed after the test, before the server stops."""
     contexts = []
 
     def open_phone(**options):
