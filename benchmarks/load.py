@@ -97,8 +97,9 @@ LOAD_ORDER = (
 GROWTH = ("shop", "checkout", "dashboard")
 #: The smaller order history of the growth comparison.
 GROWTH_ORDERS = 1_000
-#: How many times the growth comparison loads each endpoint on each dataset.
-GROWTH_ROUNDS = 3
+#: How many times the growth comparison loads each endpoint on each dataset,
+#: and the floor comparison the shop page and each floor.
+GROWTH_ROUNDS = FLOOR_ROUNDS = 3
 #: More joins a second than one CPU could take: enough open groups that seats
 #: never run out (each of ``MAX_SIZE`` has all but its leader's seat free).
 JOIN_CEILING = 1_500
@@ -272,27 +273,37 @@ def measure_app(bench: Bench, picks: Picks, outcome: Outcome) -> floor.Constant:
 
 def measure_floors(
     bench: Bench, shop: Endpoint, constant: floor.Constant
-) -> list[tuple[str, wrk.Measured]]:
-    """The shop page's bytes as a constant: from a bare WSGI callable, then
-    from a route of the real app, each under the same gunicorn config and
-    asked with the shop page's request headers."""
+) -> tuple[list[tuple[str, wrk.Measured]], wrk.Measured]:
+    """The shop page's bytes as a constant: from a bare WSGI callable and from
+    a route of the real app, each under the same gunicorn config and asked with
+    the shop page's request headers. The shop page is served beside them and
+    the three are loaded ``FLOOR_ROUNDS`` times in turn, the median round of
+    each kept: a floor is as quick as gunicorn gets, so a slow minute of a
+    shared machine moves it most, and now it moves the page with it."""
     directory = bench.workdir / "floor"
     floor.save(directory, constant)
-    floors = []
-    for label, app in (
-        ("plain WSGI callable", "benchmarks.floor:plain()"),
-        ("the app with one constant route", "benchmarks.floor:app()"),
+    env = {floor.ENV: str(directory)}
+    labels = ("plain WSGI callable", "the app with one constant route")
+    with (
+        bench.serve("wsgi:app", log="shop") as app,
+        bench.serve("benchmarks.floor:plain()", log="plain", **env) as plain,
+        bench.serve("benchmarks.floor:app()", log="app-floor", **env) as app_floor,
     ):
-        progress(f"Floor, {label}:")
-        with bench.serve(app, **{floor.ENV: str(directory)}) as server:
-            headers = dict(shop.shape.headers)
-            endpoint = Endpoint(
-                "floor", label, Shape("GET", floor.FLOOR_PATH, headers), ""
-            )
+        check(app.url, shop)
+        endpoints = [(app, shop)]
+        for label, server in zip(labels, (plain, app_floor), strict=True):
+            shape = Shape("GET", floor.FLOOR_PATH, dict(shop.shape.headers))
+            endpoint = Endpoint("floor", label, shape, "")
             if check(server.url, endpoint).raw != constant.body:
                 raise BenchmarkError(f"The {label} floor sent other bytes.")
-            floors.append((label, bench.load(server, endpoint)))
-    return floors
+            endpoints.append((server, endpoint))
+        runs: list[list[wrk.Measured]] = [[] for _ in endpoints]
+        for round_ in range(1, FLOOR_ROUNDS + 1):
+            progress(f"Floors and the shop page, round {round_} of {FLOOR_ROUNDS}:")
+            for (server, endpoint), measured in zip(endpoints, runs, strict=True):
+                measured.append(bench.load(server, endpoint))
+    shop_page, *floors = (median_run(measured) for measured in runs)
+    return list(zip(labels, floors, strict=True)), shop_page
 
 
 def measure_growth(bench: Bench, sizes: Sizes, small: int, seed: int) -> list[Growth]:
@@ -488,7 +499,8 @@ def run(args: argparse.Namespace, command: str, workdir: Path) -> Outcome:
     picks = choose(bench.database)
     constant = measure_app(bench, picks, outcome)
     shop = next(endpoint for endpoint in outcome.endpoints if endpoint.key == "shop")
-    outcome.floors = measure_floors(bench, shop, constant)
+    outcome.floors, outcome.floor_shop = measure_floors(bench, shop, constant)
+    outcome.floor_rounds = FLOOR_ROUNDS
     if not args.skip_growth:
         outcome.growth_orders = (args.growth_orders, args.orders)
         outcome.growth_rounds = GROWTH_ROUNDS
