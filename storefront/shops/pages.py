@@ -51,7 +51,7 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from itsdangerous import BadSignature
 from sqlalchemy import Connection, Engine, Select, event, select
-from werkzeug.http import parse_cookie, parse_etags
+from werkzeug.http import parse_accept_header, parse_cookie, parse_etags
 
 from storefront.accounts.models import User
 from storefront.extensions import db
@@ -287,7 +287,7 @@ class KeptPages:
             key[0] is None
             or config["REFERRAL_CLICK"] != "last"
             or config.get("REMEMBER_COOKIE_NAME", "remember_token") in cookies
-            or "gzip" not in environ.get("HTTP_ACCEPT_ENCODING", "")
+            or not accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING", ""))
         ):
             return None
         visitor: Visitor | None = self.visitors.get(key, ())
@@ -415,6 +415,13 @@ class KeptPages:
             with self.lock:
                 self.referrals[(shop_id, secure)] = (now, cookie)
         return cookie
+
+
+@functools.lru_cache(maxsize=64)
+def accepts_gzip(accept_encoding: str) -> bool:
+    """Whether an ``Accept-Encoding`` header takes gzip (browsers send one of a
+    few, so each is parsed once)."""
+    return parse_accept_header(accept_encoding)["gzip"] > 0
 
 
 def init_app(app: Flask) -> None:

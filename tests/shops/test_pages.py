@@ -175,6 +175,7 @@ def test_flask_answers_what_the_kept_page_cannot(app, client, shop, flask_views)
         ("?via=qr", PHONE),  # a query string: attribution to record
         ("", {**PHONE, "HX-Request": "true"}),
         ("", {**PHONE, "Accept-Encoding": "br"}),
+        ("", {**PHONE, "Accept-Encoding": "gzip;q=0, br"}),
     ]
     for query, headers in cases:
         flask_views.clear()
