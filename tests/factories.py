@@ -10,6 +10,7 @@ from storefront.accounts.services import create_user
 from storefront.catalog import services as catalog
 from storefront.extensions import db
 from storefront.shops.models import ShopVisitor, Visit
+from storefront.shops.services import visit_key
 from storefront.timeutil import local_day, utcnow
 
 PASSWORD = "correct horse battery"
@@ -81,7 +82,7 @@ def visit(
         product_id=product_id,
         visitor=visitor,
         day=day,
-        once=f"{shop_id}:{product_id or 0}:{visitor}:{day}",
+        once=visit_key(shop_id, product_id, visitor, day),
         channel=channel,
         sharer=sharer,
     )
