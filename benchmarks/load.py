@@ -17,8 +17,8 @@ rate it reached.
 In the same run, the same gunicorn and config serve the shop page's bytes as a
 constant (``benchmarks.floor``): the floor. Then, unless ``--skip-growth``, the
 shop page, checkout and dashboard are measured on a dataset with 1,000 orders
-and on a copy of it with the rest of ``--orders`` added as history older than a
-year, alternating, and their cost ratio reported.
+and on the same dataset generated again with the rest of ``--orders`` added as
+history older than a year, alternating, and their cost ratio reported.
 
 The report (``benchmarks.report``) is printed and written to ``--output``.
 """
@@ -29,7 +29,6 @@ import math
 import os
 import shlex
 import shutil
-import sqlite3
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -307,17 +306,18 @@ def measure_floors(
 
 
 def measure_growth(bench: Bench, sizes: Sizes, small: int, seed: int) -> list[Growth]:
-    """Shop page, checkout and dashboard on ``small`` orders and on a copy with
-    the rest of ``sizes.orders`` added as history older than a year. Both are
-    served at once and each endpoint is loaded ``GROWTH_ROUNDS`` times on each,
-    alternating, so that a slow minute of a shared machine falls on both; the
-    median round of each side is compared."""
-    generate(
-        bench.database, replace(sizes, orders=small, groups=0), seed, True, progress
-    )
+    """Shop page, checkout and dashboard on ``small`` orders and on the same
+    dataset generated again (same seed) with the rest of ``sizes.orders`` added
+    as history older than a year. Both are served at once and each endpoint is
+    loaded ``GROWTH_ROUNDS`` times on each, alternating, so that a slow minute
+    of a shared machine falls on both; the median round of each side is
+    compared."""
+    small_sizes = replace(sizes, orders=small, groups=0)
+    generate(bench.database, small_sizes, seed, True, progress)
     picks = choose(bench.database)
-    grown = copy_database(bench.database, "grown")
+    grown = sibling_database(bench.database, "grown")
     try:
+        generate(grown, small_sizes, seed, True, progress)  # the same rows again
         add_history(grown, sizes.orders - small, seed, progress)
         grown_env = {"STOREFRONT_DATABASE_URL": grown}
         with (
@@ -359,32 +359,26 @@ def median_run(runs: list[wrk.Measured]) -> wrk.Measured:
     return sorted(runs, key=lambda run: run.rate)[(len(runs) - 1) // 2]
 
 
-def copy_database(database: str, suffix: str) -> str:
-    """A copy of ``database`` under a name ending in ``suffix``; its URL. SQLite
-    is copied with its backup API, PostgreSQL as a new database made from it as
-    a template."""
+def sibling_database(database: str, suffix: str) -> str:
+    """A new, empty database beside ``database``, its name ending in
+    ``suffix``; its URL. (PostgreSQL cannot copy a database while anything is
+    connected to it, so the data is generated again rather than copied.)"""
     url = make_url(database_uri(database, ""))
     if url.get_backend_name() == "sqlite":
         source = Path(url.database)
         target = source.with_name(f"{source.stem}-{suffix}{source.suffix}")
-        target.unlink(missing_ok=True)
-        with (
-            contextlib.closing(sqlite3.connect(source)) as original,
-            contextlib.closing(sqlite3.connect(target)) as copy,
-        ):
-            original.backup(copy)
+        for path in target.parent.glob(f"{target.name}*"):
+            path.unlink()
         return f"sqlite:///{target}"
     name = f"{url.database}_{suffix}"
     with server_connection(url) as connection:
         connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
-        connection.exec_driver_sql(
-            f'CREATE DATABASE "{name}" TEMPLATE "{url.database}"'
-        )
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
     return url.set(database=name).render_as_string(hide_password=False)
 
 
 def drop_database(database: str) -> None:
-    """Remove a copy made by ``copy_database``."""
+    """Remove a database made by ``sibling_database``."""
     url = make_url(database_uri(database, ""))
     if url.get_backend_name() == "sqlite":
         for path in Path(url.database).parent.glob(f"{Path(url.database).name}*"):
