@@ -51,6 +51,7 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from itsdangerous import BadSignature
 from sqlalchemy import Connection, Engine, Select, event, select
+from sqlalchemy.exc import DBAPIError
 from werkzeug.http import parse_accept_header, parse_cookie, parse_etags
 
 from storefront.accounts.models import User
@@ -372,9 +373,11 @@ class KeptPages:
             cursor.execute(sql, params(slug))
             row = cursor.fetchone()
             cursor.close()
-        except engine.dialect.loaded_dbapi.Error:
+        except (DBAPIError, engine.dialect.loaded_dbapi.Error):  # connecting, or since
             self.connections.connection = None
             if connection is not None:
+                with self.lock:
+                    self.held.remove(connection)
                 connection.invalidate()
             return None
         return tuple(row) if row else None

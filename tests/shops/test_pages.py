@@ -232,6 +232,30 @@ def test_a_database_error_leaves_the_answer_to_flask(app, client, shop, flask_vi
     assert flask_views == []
 
 
+def test_no_database_to_connect_to_leaves_the_answer_to_flask(
+    app, client, shop, flask_views, monkeypatch
+):
+    """A thread that cannot connect (the database is away) hands the view to
+    Flask, which answers as it does without a database (a 503 page asking to
+    try again in a minute), never with a bare error."""
+    from sqlalchemy.exc import OperationalError
+
+    returning(client)
+    kept = app.extensions["kept_pages"]
+    kept.close()
+
+    def refused():
+        raise OperationalError("connect", {}, ConnectionRefusedError())
+
+    monkeypatch.setattr(kept.engine(), "raw_connection", refused)
+    flask_views.clear()
+    away = client.get(URL, headers=PHONE)
+    assert flask_views == [URL]
+    assert away.status_code == 503 and "try again in a minute" in text(away)
+    monkeypatch.undo()
+    assert "Green tea" in text(client.get(URL, headers=PHONE))
+
+
 def test_a_session_past_its_lifetime_goes_to_flask(
     app, client, shop, flask_views, monkeypatch
 ):
