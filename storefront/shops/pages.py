@@ -377,7 +377,8 @@ class KeptPages:
             self.connections.connection = None
             if connection is not None:
                 with self.lock:
-                    self.held.remove(connection)
+                    if connection in self.held:  # not closed with the engine meanwhile
+                        self.held.remove(connection)
                 connection.invalidate()
             return None
         return tuple(row) if row else None
