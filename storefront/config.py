@@ -43,7 +43,7 @@ IMAGE_MAX_PIXELS = 40_000_000
 #: Shop pages' product grids each worker keeps rendered (about 20 KB each).
 SHOP_GRID_CACHE = 200
 #: Whole shop pages (per language) each worker keeps for visitors who are not
-#: signed in, compressed and not (about 80 KB each).
+#: signed in, compressed and not (about 30 KB each).
 SHOP_PAGE_CACHE = 200
 
 #: Where rate-limit counters live: "memory://" counts in each gunicorn process
